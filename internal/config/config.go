@@ -1,0 +1,332 @@
+// Package config defines sluice's versioned configuration schema, decodes it
+// strictly from YAML, fills in ALB's defaults and validates it.
+//
+// The lifecycle is decode → defaults → validate; compiling into the routing
+// tables the data plane reads is package snapshot's job. Every name in the
+// schema is the AWS ELBv2 name in snake_case, so a user who knows the AWS
+// console recognises each key.
+package config
+
+// Version is the only schema version this build understands.
+const Version = 1
+
+// Config is the whole configuration file.
+type Config struct {
+	// Version must be 1.
+	Version int `yaml:"version"`
+	// LoadBalancers lists the load balancers this process runs. Each one owns
+	// its listeners; two listeners anywhere in the file may not share a port
+	// on the same address.
+	LoadBalancers []LoadBalancer `yaml:"load_balancers"`
+	// TargetGroups are shared by every load balancer in the file and are
+	// referenced from forward actions by name.
+	TargetGroups []TargetGroup `yaml:"target_groups"`
+	// Certificates are referenced from HTTPS listeners by name.
+	Certificates []Certificate `yaml:"certificates"`
+
+	// path is the file the config came from; relative paths resolve
+	// against its folder. Empty for configs built in memory.
+	path string
+}
+
+// Path reports the file the config was loaded from, or "" if none.
+func (c *Config) Path() string { return c.path }
+
+// LoadBalancer is one application load balancer: a set of listeners plus the
+// attributes that apply to all of them.
+type LoadBalancer struct {
+	// Name identifies the load balancer in logs and metrics; 1–32
+	// characters of [A-Za-z0-9-], not starting or ending with '-'.
+	Name string `yaml:"name"`
+	// IdleTimeout closes a connection, client or target side, on which no
+	// data moved for this long; it is also how long sluice waits for a
+	// target's response headers. Zero means 60s; range 1s–4000s.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// ClientKeepAlive is the longest a client keep-alive connection is kept
+	// open, after which it is closed once the response in flight is done.
+	// Zero means 3600s; range 60s–604800s.
+	ClientKeepAlive Duration `yaml:"client_keep_alive"`
+	// XFFHeaderProcessing is append (default), preserve or remove.
+	XFFHeaderProcessing string `yaml:"xff_header_processing"`
+	// XFFClientPort appends the client's source port to the address added
+	// to X-Forwarded-For (append mode only). Default false.
+	XFFClientPort bool `yaml:"xff_client_port"`
+	// PreserveHostHeader sends the client's Host header unchanged. When
+	// false (the default), as on ALB, the listener port is appended to a
+	// Host header that has none when the listener port is not the
+	// protocol's default.
+	PreserveHostHeader bool `yaml:"preserve_host_header"`
+	// DropInvalidHeaderFields removes request headers whose names contain
+	// characters outside [-A-Za-z0-9] instead of forwarding them. Default
+	// false.
+	DropInvalidHeaderFields bool `yaml:"drop_invalid_header_fields"`
+	// DesyncMitigationMode is monitor, defensive (default) or strictest.
+	DesyncMitigationMode string `yaml:"desync_mitigation_mode"`
+	// HTTP2Enabled offers HTTP/2 to clients on HTTPS listeners. Nil means
+	// true.
+	HTTP2Enabled *bool `yaml:"http2_enabled"`
+	// Listeners is the load balancer's listeners; at least one.
+	Listeners []Listener `yaml:"listeners"`
+}
+
+// Listener accepts connections on one port.
+type Listener struct {
+	// Protocol is HTTP or HTTPS.
+	Protocol string `yaml:"protocol"`
+	// Port is 1–65535.
+	Port int `yaml:"port"`
+	// Address is the local address to bind; empty means every address.
+	Address string `yaml:"address"`
+	// Certificates names entries of the top-level certificates list; the
+	// first is the default certificate served when no other matches the
+	// client's SNI name. Required for HTTPS, refused for HTTP.
+	Certificates []string `yaml:"certificates"`
+	// SSLPolicy names an AWS security policy. Empty means
+	// ELBSecurityPolicy-TLS13-1-2-2021-06. HTTPS only.
+	SSLPolicy string `yaml:"ssl_policy"`
+	// Rules are evaluated by ascending priority; the first match wins.
+	Rules []Rule `yaml:"rules"`
+	// DefaultActions run when no rule matches. Required.
+	DefaultActions []Action `yaml:"default_actions"`
+}
+
+// Rule is a set of conditions, all of which must match, and the actions to
+// run when they do.
+type Rule struct {
+	// Priority is 1–50000 and unique within its listener.
+	Priority int `yaml:"priority"`
+	// Conditions are ANDed; values inside one condition are ORed. At least
+	// one condition.
+	Conditions []Condition `yaml:"conditions"`
+	// Actions run in order; the list ends in exactly one forward, redirect
+	// or fixed-response action.
+	Actions []Action `yaml:"actions"`
+}
+
+// Condition field names, as in the AWS API.
+const (
+	FieldHostHeader        = "host-header"
+	FieldPathPattern       = "path-pattern"
+	FieldHTTPHeader        = "http-header"
+	FieldHTTPRequestMethod = "http-request-method"
+	FieldQueryString       = "query-string"
+	FieldSourceIP          = "source-ip"
+)
+
+// Condition is one rule condition.
+type Condition struct {
+	// Field is one of host-header, path-pattern, http-header,
+	// http-request-method, query-string, source-ip.
+	Field string `yaml:"field"`
+	// Values holds the patterns for host-header, path-pattern,
+	// http-request-method and source-ip (CIDR blocks).
+	Values []string `yaml:"values"`
+	// HTTPHeader holds the header name and value patterns for http-header.
+	HTTPHeader *HTTPHeaderCondition `yaml:"http_header"`
+	// QueryString holds the key/value patterns for query-string.
+	QueryString []KeyValue `yaml:"query_string"`
+}
+
+// HTTPHeaderCondition matches one request header.
+type HTTPHeaderCondition struct {
+	// Name is the header name, matched case-insensitively; not Host.
+	Name string `yaml:"name"`
+	// Values are case-insensitive patterns with * and ? wildcards.
+	Values []string `yaml:"values"`
+}
+
+// KeyValue is one query-string pattern. An empty Key matches any key.
+type KeyValue struct {
+	Key   string `yaml:"key"`
+	Value string `yaml:"value"`
+}
+
+// Action types, as in the AWS API.
+const (
+	ActionForward       = "forward"
+	ActionRedirect      = "redirect"
+	ActionFixedResponse = "fixed-response"
+)
+
+// Action is one step of a rule's or listener's action list.
+type Action struct {
+	// Type is forward, redirect or fixed-response.
+	Type string `yaml:"type"`
+	// Order sorts actions within the list (1–50000); zero keeps the list
+	// order.
+	Order int `yaml:"order"`
+	// TargetGroup is shorthand for a forward to one target group.
+	TargetGroup string `yaml:"target_group"`
+	// Forward forwards to one or more weighted target groups.
+	Forward *ForwardConfig `yaml:"forward"`
+	// Redirect answers with a redirect.
+	Redirect *RedirectConfig `yaml:"redirect"`
+	// FixedResponse answers with a fixed status and body.
+	FixedResponse *FixedResponseConfig `yaml:"fixed_response"`
+}
+
+// ForwardConfig spreads requests over up to five target groups by weight.
+type ForwardConfig struct {
+	// TargetGroups lists 1–5 groups with weights 0–999.
+	TargetGroups []WeightedTargetGroup `yaml:"target_groups"`
+	// Stickiness pins a client to the group first chosen for it.
+	Stickiness *GroupStickiness `yaml:"stickiness"`
+}
+
+// WeightedTargetGroup is one entry of a weighted forward.
+type WeightedTargetGroup struct {
+	// Name names a target group.
+	Name string `yaml:"name"`
+	// Weight is 0–999. Nil means 1.
+	Weight *int `yaml:"weight"`
+}
+
+// GroupStickiness is target-group-level stickiness of a weighted forward.
+type GroupStickiness struct {
+	Enabled bool `yaml:"enabled"`
+	// Duration is 1s–7d; zero means 1h.
+	Duration Duration `yaml:"duration"`
+}
+
+// RedirectConfig builds the Location of a redirect. Each part may use the
+// placeholders #{protocol}, #{host}, #{port}, #{path} (without its leading
+// slash) and #{query} (without '?').
+type RedirectConfig struct {
+	// Protocol is HTTP, HTTPS or #{protocol} (the default).
+	Protocol string `yaml:"protocol"`
+	// Host defaults to #{host}.
+	Host string `yaml:"host"`
+	// Port is 1–65535 or #{port} (the default).
+	Port string `yaml:"port"`
+	// Path starts with '/'; it defaults to /#{path}.
+	Path string `yaml:"path"`
+	// Query has no leading '?'; it defaults to #{query}.
+	Query *string `yaml:"query"`
+	// StatusCode is HTTP_301 or HTTP_302. Required.
+	StatusCode string `yaml:"status_code"`
+}
+
+// FixedResponseConfig is a response sluice writes itself.
+type FixedResponseConfig struct {
+	// StatusCode is a 2XX, 4XX or 5XX code as a string. Required.
+	StatusCode string `yaml:"status_code"`
+	// ContentType is text/plain (default), text/css, text/html,
+	// application/javascript or application/json.
+	ContentType string `yaml:"content_type"`
+	// MessageBody is at most 1024 characters.
+	MessageBody string `yaml:"message_body"`
+}
+
+// TargetGroup is a set of targets with one protocol, health check and
+// balancing policy.
+type TargetGroup struct {
+	// Name is 1–32 characters of [A-Za-z0-9-], unique.
+	Name string `yaml:"name"`
+	// Protocol is HTTP or HTTPS (target certificates are not verified, as
+	// on ALB).
+	Protocol string `yaml:"protocol"`
+	// ProtocolVersion is HTTP1 (default), HTTP2 or GRPC.
+	ProtocolVersion string `yaml:"protocol_version"`
+	// Port is the targets' port unless a target overrides it; 1–65535.
+	Port int `yaml:"port"`
+	// Targets are the registered targets.
+	Targets []Target `yaml:"targets"`
+	// HealthCheck configures active health checks. Nil means all defaults.
+	HealthCheck *HealthCheck `yaml:"health_check"`
+	// Attributes holds the group's attributes.
+	Attributes TargetGroupAttributes `yaml:"attributes"`
+}
+
+// Target is one registered target.
+type Target struct {
+	// ID is an IP address or a host name.
+	ID string `yaml:"id"`
+	// Port overrides the group's port when non-zero.
+	Port int `yaml:"port"`
+}
+
+// HealthCheck holds a target group's active health check settings.
+type HealthCheck struct {
+	// Enabled defaults to true. Targets of a group with health checks
+	// disabled are in state unavailable and receive traffic.
+	Enabled *bool `yaml:"enabled"`
+	// Protocol is HTTP or HTTPS; default HTTP.
+	Protocol string `yaml:"protocol"`
+	// Port is "traffic-port" (the default) or 1–65535.
+	Port string `yaml:"port"`
+	// Path defaults to "/" (for GRPC groups, "/AWS.ALB/healthcheck").
+	Path string `yaml:"path"`
+	// Interval is 5s–300s; default 30s.
+	Interval Duration `yaml:"interval"`
+	// Timeout is 2s–120s and less than Interval; default 5s.
+	Timeout Duration `yaml:"timeout"`
+	// HealthyThreshold is 2–10; default 5.
+	HealthyThreshold int `yaml:"healthy_threshold"`
+	// UnhealthyThreshold is 2–10; default 2.
+	UnhealthyThreshold int `yaml:"unhealthy_threshold"`
+	// Matcher lists the good status codes: "200", "200,404", "200-299".
+	// Default "200" ("12" for GRPC groups, as gRPC status codes).
+	Matcher string `yaml:"matcher"`
+}
+
+// TargetGroupAttributes are a target group's tunable attributes.
+type TargetGroupAttributes struct {
+	// DeregistrationDelay is how long a removed target drains; 0–3600s.
+	// Nil means 300s.
+	DeregistrationDelay *Duration `yaml:"deregistration_delay"`
+	// SlowStart ramps a newly healthy target's share up linearly over this
+	// duration; 0 (off, the default) or 30s–900s.
+	SlowStart Duration `yaml:"slow_start"`
+	// LoadBalancingAlgorithm is round_robin (default),
+	// least_outstanding_requests or weighted_random.
+	LoadBalancingAlgorithm string `yaml:"load_balancing_algorithm"`
+	// Stickiness binds a client to a target.
+	Stickiness *Stickiness `yaml:"stickiness"`
+	// TargetGroupHealth decides when the group fails open.
+	TargetGroupHealth *TargetGroupHealth `yaml:"target_group_health"`
+}
+
+// Stickiness kinds.
+const (
+	StickinessLBCookie  = "lb_cookie"
+	StickinessAppCookie = "app_cookie"
+)
+
+// Stickiness binds a client to the target that served it first.
+type Stickiness struct {
+	Enabled bool `yaml:"enabled"`
+	// Type is lb_cookie (default) or app_cookie.
+	Type string `yaml:"type"`
+	// Duration is 1s–7d; zero means 1d.
+	Duration Duration `yaml:"duration"`
+	// CookieName is the application's cookie for app_cookie; required
+	// there, refused otherwise. It may not start with AWSALB.
+	CookieName string `yaml:"cookie_name"`
+}
+
+// TargetGroupHealth holds the fail-open thresholds.
+type TargetGroupHealth struct {
+	UnhealthyStateRouting UnhealthyStateRouting `yaml:"unhealthy_state_routing"`
+}
+
+// UnhealthyStateRouting: when fewer targets than these minimums are
+// healthy, the group fails open and routes to every registered target.
+type UnhealthyStateRouting struct {
+	// MinimumHealthyTargetsCount is 1 (default) or more.
+	MinimumHealthyTargetsCount int `yaml:"minimum_healthy_targets_count"`
+	// MinimumHealthyTargetsPercentage is 0 (off, the default) to 100.
+	MinimumHealthyTargetsPercentage int `yaml:"minimum_healthy_targets_percentage"`
+}
+
+// Certificate is a named certificate source.
+type Certificate struct {
+	// Name is referenced from listeners.
+	Name string `yaml:"name"`
+	// CertFile is a PEM file with the leaf certificate, optionally followed
+	// by its chain. Relative paths resolve against the config's folder.
+	CertFile string `yaml:"cert_file"`
+	// KeyFile is the unencrypted PEM private key.
+	KeyFile string `yaml:"key_file"`
+	// ChainFile is an optional PEM file with intermediate certificates.
+	ChainFile string `yaml:"chain_file"`
+}

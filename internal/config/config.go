@@ -27,6 +27,9 @@ type Config struct {
 	// path is the file the config came from; relative paths resolve
 	// against its folder. Empty for configs built in memory.
 	path string
+	// pos locates every field written in the file, for error messages.
+	// Nil for configs built in memory.
+	pos positions
 }
 
 // Path reports the file the config was loaded from, or "" if none.
@@ -119,7 +122,9 @@ type Condition struct {
 	// http-request-method, query-string, source-ip.
 	Field string `yaml:"field"`
 	// Values holds the patterns for host-header, path-pattern,
-	// http-request-method and source-ip (CIDR blocks).
+	// http-request-method and source-ip (CIDR blocks, or bare addresses).
+	// 1–5 values of at most 128 characters each. (ALB counts 5 match
+	// evaluations per rule; sluice enforces 5 values per condition.)
 	Values []string `yaml:"values"`
 	// HTTPHeader holds the header name and value patterns for http-header.
 	HTTPHeader *HTTPHeaderCondition `yaml:"http_header"`
@@ -137,7 +142,10 @@ type HTTPHeaderCondition struct {
 
 // KeyValue is one query-string pattern. An empty Key matches any key.
 type KeyValue struct {
-	Key   string `yaml:"key"`
+	// Key is a pattern for the parameter name; optional.
+	Key string `yaml:"key"`
+	// Value is a pattern for the parameter value; required ("*" matches
+	// any value).
 	Value string `yaml:"value"`
 }
 
@@ -153,9 +161,11 @@ type Action struct {
 	// Type is forward, redirect or fixed-response.
 	Type string `yaml:"type"`
 	// Order sorts actions within the list (1–50000); zero keeps the list
-	// order.
+	// order. Set it on every action of a list or on none.
 	Order int `yaml:"order"`
 	// TargetGroup is shorthand for a forward to one target group.
+	// ApplyDefaults turns it into an equivalent Forward and leaves it set;
+	// read Forward.
 	TargetGroup string `yaml:"target_group"`
 	// Forward forwards to one or more weighted target groups.
 	Forward *ForwardConfig `yaml:"forward"`
@@ -183,6 +193,7 @@ type WeightedTargetGroup struct {
 
 // GroupStickiness is target-group-level stickiness of a weighted forward.
 type GroupStickiness struct {
+	// Enabled turns group stickiness on. Default false.
 	Enabled bool `yaml:"enabled"`
 	// Duration is 1s–7d; zero means 1h.
 	Duration Duration `yaml:"duration"`
@@ -239,7 +250,8 @@ type TargetGroup struct {
 
 // Target is one registered target.
 type Target struct {
-	// ID is an IP address or a host name.
+	// ID is an IP address or a DNS host name. Two targets of a group may
+	// not share ID and port.
 	ID string `yaml:"id"`
 	// Port overrides the group's port when non-zero.
 	Port int `yaml:"port"`
@@ -250,7 +262,7 @@ type HealthCheck struct {
 	// Enabled defaults to true. Targets of a group with health checks
 	// disabled are in state unavailable and receive traffic.
 	Enabled *bool `yaml:"enabled"`
-	// Protocol is HTTP or HTTPS; default HTTP.
+	// Protocol is HTTP or HTTPS; default the target group's protocol.
 	Protocol string `yaml:"protocol"`
 	// Port is "traffic-port" (the default) or 1–65535.
 	Port string `yaml:"port"`
@@ -294,6 +306,7 @@ const (
 
 // Stickiness binds a client to the target that served it first.
 type Stickiness struct {
+	// Enabled turns stickiness on. Default false.
 	Enabled bool `yaml:"enabled"`
 	// Type is lb_cookie (default) or app_cookie.
 	Type string `yaml:"type"`
@@ -304,12 +317,14 @@ type Stickiness struct {
 	CookieName string `yaml:"cookie_name"`
 }
 
-// TargetGroupHealth holds the fail-open thresholds.
+// TargetGroupHealth holds the fail-open thresholds. Nil means the
+// defaults; ApplyDefaults fills it in.
 type TargetGroupHealth struct {
+	// UnhealthyStateRouting decides when the group fails open.
 	UnhealthyStateRouting UnhealthyStateRouting `yaml:"unhealthy_state_routing"`
 }
 
-// UnhealthyStateRouting: when fewer targets than these minimums are
+// UnhealthyStateRouting holds minimums: when fewer targets than these are
 // healthy, the group fails open and routes to every registered target.
 type UnhealthyStateRouting struct {
 	// MinimumHealthyTargetsCount is 1 (default) or more.

@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/sluicelb/sluice/internal/certs"
+	"github.com/sluicelb/sluice/internal/demo"
+	"github.com/sluicelb/sluice/internal/server"
+)
+
+const demoConfig = `# The configuration "sluice demo" runs. Edit it while the demo runs:
+# sluice reloads it on save, without dropping connections.
+version: 1
+load_balancers:
+  - name: demo
+    listeners:
+      - protocol: HTTP
+        port: %[1]d
+        address: %[3]s
+        default_actions:
+          - type: redirect
+            redirect: { protocol: HTTPS, port: "%[2]d", status_code: HTTP_301 }
+      - protocol: HTTPS
+        port: %[2]d
+        address: %[3]s
+        certificates: [localhost]
+        default_actions:
+          - type: forward
+            target_group: demo
+target_groups:
+  - name: demo
+    protocol: HTTP
+    port: %[4]d
+    targets:
+      - { id: 127.0.0.1, port: %[4]d }
+      - { id: 127.0.0.1, port: %[5]d }
+    health_check: { path: /health, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 2 }
+    attributes:
+      load_balancing_algorithm: round_robin
+      deregistration_delay: 10s
+certificates:
+  - name: localhost
+    cert_file: localhost.pem
+    key_file: localhost.key
+`
+
+func runDemo(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("demo", stderr)
+	httpPort := fs.Int("http-port", 8080, "port of the HTTP listener (redirects to HTTPS)")
+	httpsPort := fs.Int("https-port", 8443, "port of the HTTPS listener")
+	addr := fs.String("address", "127.0.0.1", "address the listeners bind")
+	var c common
+	c.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	var backends []*demo.Backend
+	for i := 1; i <= 2; i++ {
+		b, err := demo.Start(fmt.Sprintf("backend-%d", i), "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		backends = append(backends, b)
+	}
+	dir := filepath.Join(c.dataDir, "demo")
+	if err := ensureDemoCert(dir); err != nil {
+		return fmt.Errorf("making a certificate for localhost: %w", err)
+	}
+	file := filepath.Join(dir, "sluice.yaml")
+	cfg := fmt.Sprintf(demoConfig, *httpPort, *httpsPort, *addr, port(backends[0].Addr), port(backends[1].Addr))
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		return err
+	}
+	srv, err := server.New(server.Options{DataDir: c.dataDir, Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := srv.ApplyFile(file); err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
+	fmt.Fprintf(stdout, `sluice demo is running.
+
+  Open   https://localhost:%[2]d/        (the page says which backend answered; reload to see round robin)
+         https://localhost:%[2]d/chat    (a WebSocket chat through wss://)
+         http://localhost:%[1]d/         (redirects to HTTPS)
+  curl   curl -k https://localhost:%[2]d/
+
+  Backends:  backend-1 on %[3]s, backend-2 on %[4]s
+             make one fail its health check:  curl -X POST http://%[3]s/health/fail
+  Config:    %[5]s  (edit it; sluice reloads on save)
+
+The certificate is self-signed for localhost, so the browser warns once.
+Press Ctrl-C to stop.
+`, *httpPort, *httpsPort, backends[0].Addr, backends[1].Addr, file)
+	return runUntilSignal(srv, log, c.shutdown, func(ctx context.Context, reload <-chan struct{}) {
+		srv.Watch(ctx, file, time.Second, reload)
+	})
+}
+
+// ensureDemoCert keeps a localhost certificate in dir that is valid for at
+// least another week.
+func ensureDemoCert(dir string) error {
+	certFile, keyFile := filepath.Join(dir, "localhost.pem"), filepath.Join(dir, "localhost.key")
+	if c, err := certs.LoadFiles(certFile, keyFile, ""); err == nil && time.Until(c.Leaf.NotAfter) > 7*24*time.Hour {
+		return nil
+	}
+	_, _, err := certs.WriteSelfSigned(dir, "localhost", []string{"localhost", "127.0.0.1", "::1"}, 90*24*time.Hour)
+	return err
+}
+
+func port(hostport string) int {
+	_, p, _ := net.SplitHostPort(hostport)
+	n, _ := strconv.Atoi(p)
+	return n
+}

@@ -1,0 +1,244 @@
+// Package proxy is the request path for the net/http engine: it checks a
+// request against ALB's limits, routes it with the current snapshot's rule
+// table, and runs the action — a redirect, a fixed response, or a forward to
+// a target chosen by the balancer, streamed in both directions.
+//
+// Routing, balancing, health and status mapping live in their own packages;
+// this package only glues them to net/http, so another HTTP engine can reuse
+// them unchanged.
+package proxy
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluicelb/sluice/internal/clock"
+	"github.com/sluicelb/sluice/internal/lberr"
+	"github.com/sluicelb/sluice/internal/router"
+	"github.com/sluicelb/sluice/internal/snapshot"
+	"github.com/sluicelb/sluice/internal/target"
+	"github.com/sluicelb/sluice/internal/upstream"
+)
+
+// Proxy serves the requests of every listener from the current snapshot.
+type Proxy struct {
+	snap  *atomic.Pointer[snapshot.Snapshot]
+	clock clock.Clock
+	log   *slog.Logger
+	rp    *httputil.ReverseProxy
+}
+
+// New returns a proxy reading the snapshot that cur points to at the start
+// of each request. A nil clock means the wall clock; a nil logger
+// slog.Default().
+func New(cur *atomic.Pointer[snapshot.Snapshot], c clock.Clock, log *slog.Logger) *Proxy {
+	if c == nil {
+		c = clock.Real{}
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	p := &Proxy{snap: cur, clock: c, log: log}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:        p.rewrite,
+		Transport:      roundTripper{},
+		FlushInterval:  -1, // stream: SockJS and server-sent events must not wait in a buffer
+		ErrorHandler:   p.targetError,
+		ModifyResponse: p.modifyResponse,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	return p
+}
+
+// Listener returns the http.Handler for the listener bound at addr.
+func (p *Proxy) Listener(addr string) http.Handler {
+	return listenerHandler{p: p, addr: addr}
+}
+
+type listenerHandler struct {
+	p    *Proxy
+	addr string
+}
+
+func (h listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s := h.p.snap.Load()
+	l := s.Listeners[h.addr]
+	if l == nil {
+		// The listener was removed after this connection was accepted.
+		w.Header().Set("Connection", "close")
+		writeFailure(w, lberr.ErrNoTargets)
+		return
+	}
+	h.p.serve(w, r, s, l)
+}
+
+// forward is the state of one forwarded request, carried in its context
+// from the handler to the reverse proxy's callbacks.
+type forward struct {
+	l       *snapshot.Listener
+	s       *snapshot.Snapshot
+	route   *snapshot.Route
+	target  *target.Target
+	pool    *upstream.Pool
+	client  netip.AddrPort
+	trace   string
+	retried bool
+	// in is the client's request as the reverse proxy first received it; a
+	// retry starts from it again, not from the rewritten outgoing request.
+	in *http.Request
+	// stickTarget asks for a target stickiness cookie naming the target
+	// that answers.
+	stickTarget bool
+	// cookies to set on the response, decided before the target answered.
+	cookies []*http.Cookie
+}
+
+type ctxKey struct{}
+
+func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *snapshot.Snapshot, l *snapshot.Listener) {
+	if f := checkRequest(r); f != nil {
+		writeFailure(w, f)
+		return
+	}
+	if keepAliveExpired(r, l) {
+		w.Header().Set("Connection", "close")
+	}
+	client, _ := netip.ParseAddrPort(r.RemoteAddr)
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	view := router.Request{
+		Method:   r.Method,
+		Host:     r.Host,
+		Path:     path,
+		RawQuery: r.URL.RawQuery,
+		Header:   router.HeaderMap(r.Header),
+		SourceIP: client.Addr().Unmap(),
+	}
+	a := l.Default
+	if i, _, ok := l.Router.Match(&view); ok {
+		a = l.Actions[i]
+	}
+	switch a.Kind {
+	case snapshot.Redirect:
+		redirect(w, r, l, a.Redirect)
+	case snapshot.FixedResponse:
+		h := w.Header()
+		h.Set("Content-Type", a.Fixed.ContentType)
+		h.Set("Server", "sluice")
+		w.WriteHeader(a.Fixed.Status)
+		w.Write(a.Fixed.Body)
+	case snapshot.Forward:
+		p.forward(w, r, s, l, a.Forward, client)
+	}
+}
+
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, s *snapshot.Snapshot, l *snapshot.Listener, fa *snapshot.ForwardAction, client netip.AddrPort) {
+	now := p.clock.Now()
+	fw := &forward{l: l, s: s, client: client}
+	fw.route = p.pickRoute(r, fw, fa, now)
+	tg := fw.route.Group
+	if f := checkProtocolVersion(r, tg.ProtocolVersion); f != nil {
+		writeFailure(w, f)
+		return
+	}
+	t := p.pickTarget(r, fw, tg, now)
+	if t == nil {
+		writeFailure(w, lberr.ErrNoTargets)
+		return
+	}
+	fw.target, fw.pool = t, fw.route.Pools[t]
+	fw.trace = traceID(r.Header.Get("X-Amzn-Trace-Id"), now)
+	t.Begin()
+	defer func() { fw.target.End() }()
+	fw.in = r.WithContext(context.WithValue(r.Context(), ctxKey{}, fw))
+	p.rp.ServeHTTP(w, fw.in)
+}
+
+// roundTripper sends each request through the pool of the target chosen for
+// it.
+type roundTripper struct{}
+
+func (roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	fw := req.Context().Value(ctxKey{}).(*forward)
+	return fw.pool.Transport.RoundTrip(req)
+}
+
+// targetError runs when the target could not be reached or answered badly.
+// A connection failure takes the target out at once (passive health check)
+// and, for a request that can safely be sent again, retries once on another
+// target.
+//
+// r is the outgoing request, already rewritten; the retry uses fw.in.
+func (p *Proxy) targetError(w http.ResponseWriter, r *http.Request, err error) {
+	fw := r.Context().Value(ctxKey{}).(*forward)
+	if lberr.IsConnectFailure(err) {
+		fw.target.Eject(p.clock.Now(), "Connection to target failed: "+err.Error())
+		p.log.Warn("target connection failed", "target_group", fw.route.Group.Name, "target", fw.target.Addr, "err", err)
+		if !fw.retried && retryable(fw.in) {
+			if t, _ := fw.route.Group.Group.Pick(fw.target); t != nil && t != fw.target {
+				fw.retried = true
+				fw.target.End()
+				fw.target, fw.pool = t, fw.route.Pools[t]
+				t.Begin()
+				p.rp.ServeHTTP(w, fw.in)
+				return
+			}
+		}
+	}
+	f := lberr.Classify(err)
+	if f == lberr.ErrClientClosed {
+		return // nobody to answer
+	}
+	p.log.Debug("forwarding failed", "target", fw.target.Addr, "status", f.Code, "reason", f.Reason, "err", err)
+	writeFailure(w, f)
+}
+
+// retryable reports whether r may be sent to a second target: an idempotent
+// method without a body.
+func retryable(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
+		return r.ContentLength == 0 && (r.Body == nil || r.Body == http.NoBody)
+	}
+	return false
+}
+
+func checkProtocolVersion(r *http.Request, version string) *lberr.Failure {
+	switch version {
+	case "GRPC":
+		if r.ProtoMajor != 2 || !isGRPC(r) {
+			return lberr.ErrProtocolMismatch
+		}
+	case "HTTP2":
+		if r.ProtoMajor != 2 {
+			return lberr.ErrProtocolMismatch
+		}
+	}
+	return nil
+}
+
+func isGRPC(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	return len(ct) >= 16 && ct[:16] == "application/grpc"
+}
+
+// keepAliveExpired reports whether the client connection has outlived the
+// load balancer's client_keep_alive.
+func keepAliveExpired(r *http.Request, l *snapshot.Listener) bool {
+	start, ok := r.Context().Value(ConnStartKey{}).(time.Time)
+	return ok && r.ProtoMajor == 1 && time.Since(start) > l.LB.ClientKeepAlive
+}
+
+// ConnStartKey is the context key under which the engine stores when a
+// client connection was accepted (a time.Time).
+type ConnStartKey struct{}
+
+func randUint64() uint64 { return rand.Uint64() }

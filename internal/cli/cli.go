@@ -147,6 +147,10 @@ func validate(args []string, stdout io.Writer) error {
 	// Compile too (certificates, patterns), as serve would, without
 	// registering anything.
 	if _, err := snapshot.Prepare(cfg, snapshot.Env{Clock: clock.Real{}}); err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			return err
+		}
 		return fmt.Errorf("%s: %w", *file, err)
 	}
 	n := 0

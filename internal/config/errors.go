@@ -81,3 +81,11 @@ func (l ErrorList) err() error {
 	l.sort()
 	return l
 }
+
+// FieldError builds an Error about field (a path such as
+// certificates[0].cert_file) located in c's file, for problems found after
+// validation, such as a certificate file that cannot be read.
+func (c *Config) FieldError(field, value, msg string) *Error {
+	pos := c.pos.lookup(field)
+	return &Error{File: c.path, Line: pos.line, Col: pos.col, Field: field, Value: value, Msg: msg}
+}

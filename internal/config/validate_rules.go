@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/sluicelb/sluice/internal/router"
 	"net/netip"
 	"strings"
 	"unicode/utf8"
@@ -48,6 +49,12 @@ func (v *validator) condition(c *Condition, p string) {
 	if c.Field != FieldQueryString && c.QueryString != nil {
 		v.add(p+".query_string", "", "only query-string conditions take query_string; remove it or set field: query-string")
 	}
+	before := len(v.errs)
+	defer func() {
+		if len(v.errs) == before {
+			v.compiles(c, p)
+		}
+	}()
 	switch c.Field {
 	case FieldHTTPHeader:
 		if c.Values != nil {
@@ -185,4 +192,38 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// compiles runs each value of a condition that passed the checks above
+// through the router's own compiler, so that whatever the data plane would
+// refuse is reported here, at the value's position.
+func (v *validator) compiles(c *Condition, p string) {
+	one := func(vp, value string, err error) {
+		if err != nil {
+			v.add(vp, value, err.Error())
+		}
+	}
+	switch c.Field {
+	case FieldHTTPHeader:
+		for i, s := range c.HTTPHeader.Values {
+			_, err := router.HTTPHeader(c.HTTPHeader.Name, []string{s})
+			one(index(p+".http_header.values", i), s, err)
+		}
+	case FieldQueryString:
+		for i, kv := range c.QueryString {
+			_, err := router.QueryString([]router.KeyValue{{Key: kv.Key, Value: kv.Value}})
+			one(index(p+".query_string", i), kv.Key+"="+kv.Value, err)
+		}
+	default:
+		compile := map[string]func([]string) (router.Condition, error){
+			FieldHostHeader:        router.HostHeader,
+			FieldPathPattern:       router.PathPattern,
+			FieldHTTPRequestMethod: router.RequestMethod,
+			FieldSourceIP:          router.SourceIP,
+		}[c.Field]
+		for i, s := range c.Values {
+			_, err := compile([]string{s})
+			one(index(p+".values", i), s, err)
+		}
+	}
 }

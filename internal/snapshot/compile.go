@@ -57,7 +57,8 @@ func Prepare(cfg *config.Config, env Env) (*Prepared, error) {
 		}
 		tc, err := certs.LoadFiles(cfg.Resolve(c.CertFile), cfg.Resolve(c.KeyFile), chain)
 		if err != nil {
-			return nil, fmt.Errorf("certificates[%d] (%s): %w", i, c.Name, err)
+			return nil, cfg.FieldError(fmt.Sprintf("certificates[%d].cert_file", i), c.CertFile,
+				fmt.Sprintf("certificate %q cannot be used: %v", c.Name, err))
 		}
 		loaded[c.Name] = tc
 	}

@@ -11,13 +11,13 @@ package proxy
 import (
 	"context"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicelb/sluice/internal/action"
 	"github.com/sluicelb/sluice/internal/clock"
 	"github.com/sluicelb/sluice/internal/lberr"
 	"github.com/sluicelb/sluice/internal/router"
@@ -83,6 +83,7 @@ func (h listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type forward struct {
 	l       *snapshot.Listener
 	s       *snapshot.Snapshot
+	choice  action.Choice
 	route   *snapshot.Route
 	target  *target.Target
 	pool    *upstream.Pool
@@ -92,11 +93,6 @@ type forward struct {
 	// in is the client's request as the reverse proxy first received it; a
 	// retry starts from it again, not from the rewritten outgoing request.
 	in *http.Request
-	// stickTarget asks for a target stickiness cookie naming the target
-	// that answers.
-	stickTarget bool
-	// cookies to set on the response, decided before the target answered.
-	cookies []*http.Cookie
 }
 
 type ctxKey struct{}
@@ -128,7 +124,11 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *snapshot.Snapsh
 	}
 	switch a.Kind {
 	case snapshot.Redirect:
-		redirect(w, r, l, a.Redirect)
+		h := w.Header()
+		h.Set("Location", action.Location(l, a.Redirect, r.Host, r.URL.EscapedPath(), r.URL.RawQuery))
+		h.Set("Server", "sluice")
+		h.Set("Content-Type", "text/html")
+		w.WriteHeader(a.Redirect.Status)
 	case snapshot.FixedResponse:
 		h := w.Header()
 		h.Set("Content-Type", a.Fixed.ContentType)
@@ -143,19 +143,24 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *snapshot.Snapsh
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, s *snapshot.Snapshot, l *snapshot.Listener, fa *snapshot.ForwardAction, client netip.AddrPort) {
 	now := p.clock.Now()
 	fw := &forward{l: l, s: s, client: client}
-	fw.route = p.pickRoute(r, fw, fa, now)
-	tg := fw.route.Group
-	if f := checkProtocolVersion(r, tg.ProtocolVersion); f != nil {
+	fw.choice = action.Choose(s, l, fa, func(name string) string {
+		if c, err := r.Cookie(name); err == nil {
+			return c.Value
+		}
+		return ""
+	}, now)
+	fw.route = fw.choice.Route
+	if f := action.CheckProtocolVersion(fw.route.Group.ProtocolVersion, r.ProtoMajor, r.Header.Get("Content-Type")); f != nil {
 		writeFailure(w, f)
 		return
 	}
-	t := p.pickTarget(r, fw, tg, now)
+	t := fw.choice.Target
 	if t == nil {
 		writeFailure(w, lberr.ErrNoTargets)
 		return
 	}
 	fw.target, fw.pool = t, fw.route.Pools[t]
-	fw.trace = traceID(r.Header.Get("X-Amzn-Trace-Id"), now)
+	fw.trace = action.TraceID(r.Header.Get("X-Amzn-Trace-Id"), now)
 	t.Begin()
 	defer func() { fw.target.End() }()
 	fw.in = r.WithContext(context.WithValue(r.Context(), ctxKey{}, fw))
@@ -182,7 +187,7 @@ func (p *Proxy) targetError(w http.ResponseWriter, r *http.Request, err error) {
 	if lberr.IsConnectFailure(err) {
 		fw.target.Eject(p.clock.Now(), "Connection to target failed: "+err.Error())
 		p.log.Warn("target connection failed", "target_group", fw.route.Group.Name, "target", fw.target.Addr, "err", err)
-		if !fw.retried && retryable(fw.in) {
+		if !fw.retried && action.Retryable(fw.in.Method, fw.in.ContentLength != 0 || (fw.in.Body != nil && fw.in.Body != http.NoBody)) {
 			if t, _ := fw.route.Group.Group.Pick(fw.target); t != nil && t != fw.target {
 				fw.retried = true
 				fw.target.End()
@@ -201,35 +206,6 @@ func (p *Proxy) targetError(w http.ResponseWriter, r *http.Request, err error) {
 	writeFailure(w, f)
 }
 
-// retryable reports whether r may be sent to a second target: an idempotent
-// method without a body.
-func retryable(r *http.Request) bool {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
-		return r.ContentLength == 0 && (r.Body == nil || r.Body == http.NoBody)
-	}
-	return false
-}
-
-func checkProtocolVersion(r *http.Request, version string) *lberr.Failure {
-	switch version {
-	case "GRPC":
-		if r.ProtoMajor != 2 || !isGRPC(r) {
-			return lberr.ErrProtocolMismatch
-		}
-	case "HTTP2":
-		if r.ProtoMajor != 2 {
-			return lberr.ErrProtocolMismatch
-		}
-	}
-	return nil
-}
-
-func isGRPC(r *http.Request) bool {
-	ct := r.Header.Get("Content-Type")
-	return len(ct) >= 16 && ct[:16] == "application/grpc"
-}
-
 // keepAliveExpired reports whether the client connection has outlived the
 // load balancer's client_keep_alive.
 func keepAliveExpired(r *http.Request, l *snapshot.Listener) bool {
@@ -240,5 +216,3 @@ func keepAliveExpired(r *http.Request, l *snapshot.Listener) bool {
 // ConnStartKey is the context key under which the engine stores when a
 // client connection was accepted (a time.Time).
 type ConnStartKey struct{}
-
-func randUint64() uint64 { return rand.Uint64() }

@@ -95,9 +95,12 @@ func keyRank(c *tls.Certificate) (kind, bits int) {
 func (s *Selector) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	name := strings.TrimSuffix(strings.ToLower(hello.ServerName), ".")
 	if name != "" {
-		for _, c := range s.ranked {
-			if matchesName(c.Leaf, name) && hello.SupportsCertificate(c) == nil {
-				return c, nil
+		// An exact name beats a wildcard; within each, the ranking decides.
+		for _, wildcard := range []bool{false, true} {
+			for _, c := range s.ranked {
+				if matchesName(c.Leaf, name, wildcard) && hello.SupportsCertificate(c) == nil {
+					return c, nil
+				}
 			}
 		}
 	}
@@ -107,13 +110,13 @@ func (s *Selector) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate,
 // Default returns the listener's default certificate.
 func (s *Selector) Default() *tls.Certificate { return s.def }
 
-func matchesName(leaf *x509.Certificate, name string) bool {
+func matchesName(leaf *x509.Certificate, name string, wildcard bool) bool {
 	for _, n := range leaf.DNSNames {
 		n = strings.ToLower(n)
-		if n == name {
+		if !wildcard && n == name {
 			return true
 		}
-		if strings.HasPrefix(n, "*.") {
+		if wildcard && strings.HasPrefix(n, "*.") {
 			// A wildcard covers exactly one label.
 			if i := strings.IndexByte(name, '.'); i > 0 && name[i:] == n[1:] {
 				return true

@@ -28,6 +28,8 @@ func (f *Failure) Error() string { return f.Msg }
 var (
 	ErrMalformed          = &Failure{http.StatusBadRequest, "MalformedRequest", "malformed request"}
 	ErrHeaderTooLarge     = &Failure{http.StatusBadRequest, "RequestHeaderTooLarge", "request header too large"}
+	ErrDesync             = &Failure{http.StatusBadRequest, "DesyncMitigation", "request refused by desync mitigation"}
+	ErrRequestTimeout     = &Failure{http.StatusRequestTimeout, "RequestTimeout", "client sent no complete request within the idle timeout"}
 	ErrMethodNotAllowed   = &Failure{http.StatusMethodNotAllowed, "MethodNotAllowed", "method not allowed"}
 	ErrURITooLong         = &Failure{http.StatusRequestURITooLong, "URITooLong", "request URI too long"}
 	ErrTooManyXFF         = &Failure{463, "TooManyForwardedFor", "too many addresses in X-Forwarded-For"}
@@ -81,7 +83,7 @@ func Status(err error) int { return Classify(err).Code }
 // the target (so resending it elsewhere cannot repeat its effects) and is the
 // kind of failure that marks the target as down: refused, unreachable or
 // timed out while connecting.
-func IsConnectFailure(err error) bool { return isDial(err) }
+func IsConnectFailure(err error) bool { return isDial(err) && !errors.Is(err, context.Canceled) }
 
 func isDial(err error) bool {
 	var op *net.OpError

@@ -172,8 +172,9 @@ func (t *Target) End() { t.outstanding.Add(-1) }
 // target has already been closed.
 func (t *Target) TrackConn(c net.Conn) bool {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.closed {
+		t.mu.Unlock()
+		// Closed outside the lock: c's Close may untrack itself.
 		c.Close()
 		return false
 	}
@@ -181,6 +182,7 @@ func (t *Target) TrackConn(c net.Conn) bool {
 		t.conns = make(map[net.Conn]struct{})
 	}
 	t.conns[c] = struct{}{}
+	t.mu.Unlock()
 	return true
 }
 

@@ -40,6 +40,10 @@ type Pool struct {
 	Target    *target.Target
 	Settings  Settings
 	Transport *http.Transport
+
+	mu     sync.Mutex
+	idle   []*Conn // raw connections, most recently used last
+	closed bool
 }
 
 func newPool(t *target.Target, s Settings) *Pool {
@@ -130,6 +134,7 @@ func (ps *Pools) Retain(keep map[*Pool]bool) {
 	ps.mu.Unlock()
 	for _, p := range drop {
 		p.Transport.CloseIdleConnections()
+		p.closeIdleRaw(true)
 	}
 }
 
@@ -139,6 +144,7 @@ func (ps *Pools) CloseIdle() {
 	defer ps.mu.Unlock()
 	for _, p := range ps.m {
 		p.Transport.CloseIdleConnections()
+		p.closeIdleRaw(false)
 	}
 }
 
@@ -163,12 +169,12 @@ func track(c net.Conn, t *target.Target, idle time.Duration) (net.Conn, error) {
 
 func (c *conn) Read(b []byte) (int, error) {
 	for {
-		c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+		c.Conn.SetReadDeadline(c.deadline())
 		n, err := c.Conn.Read(b)
 		if n > 0 {
 			c.last.Store(time.Now().UnixNano())
 		}
-		if err != nil && n == 0 && isTimeout(err) && time.Since(time.Unix(0, c.last.Load())) < c.idle {
+		if err != nil && n == 0 && isTimeout(err) && time.Now().Before(c.deadline()) {
 			continue // the other direction was active: not idle
 		}
 		return n, err
@@ -176,12 +182,25 @@ func (c *conn) Read(b []byte) (int, error) {
 }
 
 func (c *conn) Write(b []byte) (int, error) {
-	c.Conn.SetWriteDeadline(time.Now().Add(c.idle))
-	n, err := c.Conn.Write(b)
-	if n > 0 {
-		c.last.Store(time.Now().UnixNano())
+	written := 0
+	for {
+		c.Conn.SetWriteDeadline(c.deadline())
+		n, err := c.Conn.Write(b[written:])
+		written += n
+		if n > 0 {
+			c.last.Store(time.Now().UnixNano())
+		}
+		if err != nil && isTimeout(err) && time.Now().Before(c.deadline()) {
+			continue // the other direction was active: not idle
+		}
+		return written, err
 	}
-	return n, err
+}
+
+// deadline is when the connection counts as idle: the idle timeout after
+// the last byte moved in either direction.
+func (c *conn) deadline() time.Time {
+	return time.Unix(0, c.last.Load()).Add(c.idle)
 }
 
 func (c *conn) Close() error {

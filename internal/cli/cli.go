@@ -80,6 +80,7 @@ func (e usageError) Error() string { return e.msg }
 type common struct {
 	dataDir  string
 	logLevel string
+	engine   string
 	shutdown time.Duration
 }
 
@@ -87,6 +88,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.dataDir, "data-dir", DefaultDataDir(), "folder for state that survives restarts")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.shutdown, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
+	fs.StringVar(&c.engine, "engine", "h1", "HTTP/1.1 engine: h1 (sluice's own) or nethttp (Go's net/http)")
 }
 
 func (c *common) logger(w io.Writer) (*slog.Logger, error) {
@@ -178,7 +180,7 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Options{DataDir: c.dataDir, Logger: log})
+	srv, err := server.New(server.Options{DataDir: c.dataDir, Logger: log, Engine: c.engine})
 	if err != nil {
 		return err
 	}

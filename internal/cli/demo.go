@@ -83,7 +83,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
 		return err
 	}
-	srv, err := server.New(server.Options{DataDir: c.dataDir, Logger: log})
+	srv, err := server.New(server.Options{DataDir: c.dataDir, Logger: log, Engine: c.engine})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"github.com/sluicelb/sluice/internal/balancer"
 	"github.com/sluicelb/sluice/internal/clock"
 	"github.com/sluicelb/sluice/internal/config"
+	"github.com/sluicelb/sluice/internal/engine"
 	"github.com/sluicelb/sluice/internal/health"
 	"github.com/sluicelb/sluice/internal/listener"
 	"github.com/sluicelb/sluice/internal/proxy"
@@ -38,10 +40,18 @@ type Options struct {
 	Logger *slog.Logger
 	// Clock defaults to the wall clock.
 	Clock clock.Clock
+	// Engine is the HTTP/1.1 engine for client connections: "h1" (sluice's
+	// own, the default) or "nethttp" (Go's net/http server). HTTP/2 is
+	// always served by net/http.
+	Engine string
 }
+
+// Engines lists the values Options.Engine accepts.
+var Engines = []string{"h1", "nethttp"}
 
 // Server is a running load balancer.
 type Server struct {
+	engine   string
 	log      *slog.Logger
 	clock    clock.Clock
 	cur      atomic.Pointer[snapshot.Snapshot]
@@ -82,6 +92,13 @@ func New(o Options) (*Server, error) {
 	if o.DataDir == "" {
 		return nil, errors.New("server: no data dir")
 	}
+	switch o.Engine {
+	case "":
+		o.Engine = "h1"
+	case "h1", "nethttp":
+	default:
+		return nil, fmt.Errorf("unknown engine %q: use h1 or nethttp", o.Engine)
+	}
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data dir: %w", err)
 	}
@@ -90,6 +107,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
+		engine:   o.Engine,
 		log:      o.Logger,
 		clock:    o.Clock,
 		registry: target.NewRegistry(o.Clock, o.Logger),
@@ -150,7 +168,7 @@ func (s *Server) Apply(cfg *config.Config) error {
 			continue
 		}
 		sk.key = key
-		sk.s.Serve(s.engine(addr, key))
+		sk.s.Serve(s.newEngine(addr, key))
 	}
 	for addr, sk := range s.sockets {
 		if _, ok := snap.Listeners[addr]; !ok {
@@ -164,15 +182,31 @@ func (s *Server) Apply(cfg *config.Config) error {
 	return nil
 }
 
-func (s *Server) engine(addr string, k engineKey) listener.Engine {
+func (s *Server) newEngine(addr string, k engineKey) listener.Engine {
+	connCtx := func(ctx context.Context, c net.Conn) context.Context {
+		return context.WithValue(ctx, proxy.ConnStartKey{}, time.Now())
+	}
+	if s.engine == "h1" {
+		var h2 http.Handler
+		if k.http2 {
+			h2 = s.proxy.Listener(addr)
+		}
+		return engine.New(engine.Options{
+			Snapshot:    &s.cur,
+			Addr:        addr,
+			IdleTimeout: k.idle,
+			HTTP2:       h2,
+			ConnContext: connCtx,
+			Clock:       s.clock,
+			Log:         s.log,
+		})
+	}
 	return listener.NewHTTPEngine(listener.HTTPOptions{
 		Handler:     s.proxy.Listener(addr),
 		IdleTimeout: k.idle,
 		HTTP2:       k.http2,
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return context.WithValue(ctx, proxy.ConnStartKey{}, time.Now())
-		},
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ConnContext: connCtx,
+		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +25,10 @@ import (
 	"github.com/sluicelb/sluice/internal/server"
 	"github.com/sluicelb/sluice/internal/target"
 )
+
+// engineFlag runs the suite against one HTTP/1.1 engine: go test ./test/e2e
+// -args -engine=nethttp. Empty means the server's default.
+var engineFlag = flag.String("engine", "", "HTTP/1.1 engine to test: h1 or nethttp (default: the server's default)")
 
 // env is one running sluice with its config file.
 type env struct {
@@ -95,7 +100,7 @@ func start(t *testing.T, cfg string) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := server.New(server.Options{DataDir: filepath.Join(e.dir, "data"), Logger: log})
+	srv, err := server.New(server.Options{DataDir: filepath.Join(e.dir, "data"), Logger: log, Engine: *engineFlag})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,5 +287,13 @@ func writeFile(t *testing.T, path, data string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// skipOnNetHTTP skips a test of behaviour only sluice's own engine has.
+func skipOnNetHTTP(t *testing.T, why string) {
+	t.Helper()
+	if *engineFlag == "nethttp" {
+		t.Skip("nethttp engine: " + why)
 	}
 }

@@ -440,7 +440,7 @@ func TestStickySurvivesRestart(t *testing.T) {
 	if err := e.srv.Shutdown(ctx); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
-	srv, err := server.New(server.Options{DataDir: filepath.Join(e.dir, "data"), Logger: slog.New(slog.NewTextHandler(e.logs, nil))})
+	srv, err := server.New(server.Options{DataDir: filepath.Join(e.dir, "data"), Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Engine: *engineFlag})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,382 @@
+package engine
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/sluicelb/sluice/internal/action"
+	"github.com/sluicelb/sluice/internal/h1"
+	"github.com/sluicelb/sluice/internal/lberr"
+	"github.com/sluicelb/sluice/internal/router"
+	"github.com/sluicelb/sluice/internal/snapshot"
+)
+
+// Buffer sizes. A head may grow the read buffer to ALB's limits (a 16 KiB
+// request line and 64 KiB of headers).
+const (
+	readBufSize = 4 << 10
+	maxHead     = 16<<10 + 64<<10 + 2
+	scratchSize = 32 << 10
+)
+
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, scratchSize); return &b }}
+
+// conn is one client connection served by the engine.
+type conn struct {
+	e      *Engine
+	nc     net.Conn
+	https  bool
+	client netip.AddrPort
+	start  time.Time
+	in     src
+	req    h1.Request
+	wbuf   []byte
+	hv     headerView
+	active atomic.Bool
+	closed atomic.Bool
+}
+
+func newConn(e *Engine, nc net.Conn) *conn {
+	c := &conn{e: e, nc: nc, start: time.Now()}
+	_, c.https = nc.(*tls.Conn)
+	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		c.client = ta.AddrPort()
+	}
+	c.in = src{c: nc, buf: make([]byte, readBufSize), idle: e.o.IdleTimeout}
+	c.wbuf = make([]byte, 0, 1024)
+	c.hv.req = &c.req
+	return c
+}
+
+// closeIfIdle closes the connection if it is waiting for a request; an
+// active one closes itself after its response because the engine is
+// shutting down.
+func (c *conn) closeIfIdle() {
+	if !c.active.Load() && c.in.r == c.in.w {
+		c.nc.Close()
+	}
+}
+
+func (c *conn) serve() {
+	defer c.nc.Close()
+	for {
+		c.active.Store(false)
+		if c.e.shutting.Load() {
+			return
+		}
+		if !c.readHead() {
+			return
+		}
+		c.active.Store(true)
+		keep := c.handle()
+		if !keep || c.e.shutting.Load() {
+			return
+		}
+		// Consume the head; body bytes were consumed by handle.
+	}
+}
+
+// readHead reads until a complete request head is buffered, answering the
+// request itself (and returning false) when it never can be.
+func (c *conn) readHead() bool {
+	for {
+		n, err := h1.ParseRequest(c.in.buffered(), &c.req, h1.Limits{})
+		if err == nil {
+			c.in.r += n
+			return true
+		}
+		var pe *h1.Error
+		if errors.As(err, &pe) {
+			c.failStatus(pe.Status, pe.Msg)
+			return false
+		}
+		if err := c.in.fill(maxHead); err != nil {
+			switch {
+			case errors.Is(err, errHeadTooLarge):
+				c.fail(lberr.ErrHeaderTooLarge, true)
+			case isTimeout(err) && c.in.r != c.in.w:
+				c.fail(lberr.ErrRequestTimeout, true)
+			}
+			return false
+		}
+	}
+}
+
+// handle serves one request whose head is parsed; it reports whether the
+// connection may serve another.
+func (c *conn) handle() bool {
+	req := &c.req
+	snap := c.e.o.Snapshot.Load()
+	l := snap.Listeners[c.e.o.Addr]
+	if l == nil {
+		c.fail(lberr.ErrNoTargets, true)
+		return false
+	}
+	mode := l.LB.DesyncMitigationMode
+	switch {
+	case req.TEUnsupported:
+		c.fail(lberr.ErrUnsupportedTE, true)
+		return false
+	// Severe requests are refused in every mode, monitor included: their
+	// framing is unknowable or their bytes (NUL, a bare CR, a broken
+	// request line) cannot be forwarded faithfully.
+	case req.Class == h1.Severe, mode == "strictest" && req.Class != h1.Compliant:
+		c.e.o.Log.Debug("request refused by desync mitigation", "client", c.client.String(),
+			"classification", req.Class.String(), "reason", req.Reason.String(), "mode", mode)
+		c.fail(lberr.ErrDesync, true)
+		return false
+	}
+	if req.Class != h1.Compliant {
+		c.e.o.Log.Debug("non-compliant request", "client", c.client.String(),
+			"classification", req.Class.String(), "reason", req.Reason.String(), "mode", mode)
+	}
+	// Ambiguous requests are forwarded, then both connections closed, so
+	// whatever a desynchronised peer saw cannot reach another request.
+	closeAfter := !req.KeepAlive || (req.Class >= h1.Ambiguous && mode != "monitor") ||
+		time.Since(c.start) > l.LB.ClientKeepAlive
+	hasBody := req.Chunked || req.ContentLength > 0
+	if f := c.check(); f != nil {
+		c.fail(f, closeAfter || hasBody)
+		return !closeAfter && !hasBody
+	}
+	view := router.Request{
+		Method:   method(req.Method),
+		Host:     str(req.Host),
+		Path:     str(req.Path),
+		RawQuery: str(req.Query),
+		Header:   &c.hv,
+		SourceIP: c.client.Addr().Unmap(),
+	}
+	a := l.Default
+	if i, _, ok := l.Router.Match(&view); ok {
+		a = l.Actions[i]
+	}
+	switch a.Kind {
+	case snapshot.Redirect:
+		loc := action.Location(l, a.Redirect, view.Host, view.Path, view.RawQuery)
+		c.respond(a.Redirect.Status, "text/html", nil, "Location", loc, closeAfter || hasBody)
+	case snapshot.FixedResponse:
+		c.respond(a.Fixed.Status, a.Fixed.ContentType, a.Fixed.Body, "", "", closeAfter || hasBody)
+	case snapshot.Forward:
+		return c.forward(snap, l, a.Forward, closeAfter)
+	}
+	return !closeAfter && !hasBody
+}
+
+// check applies ALB's method and X-Forwarded-For limits; the parser already
+// enforced the size limits.
+func (c *conn) check() *lberr.Failure {
+	if string(c.req.Method) == "TRACE" {
+		return lberr.ErrMethodNotAllowed
+	}
+	n := 0
+	for i := range c.req.Headers {
+		h := &c.req.Headers[i]
+		if h1.EqualFold(h.Name, "X-Forwarded-For") {
+			n += action.XFFCount([]string{str(h.Value)})
+		}
+	}
+	if n > action.MaxXFF {
+		return lberr.ErrTooManyXFF
+	}
+	return nil
+}
+
+// fail answers with the load balancer's own error page.
+func (c *conn) fail(f *lberr.Failure, closeConn bool) {
+	c.writeError(f.Code, action.ErrorPage(f), closeConn)
+}
+
+// failStatus answers a request the parser refused.
+func (c *conn) failStatus(code int, msg string) {
+	f := &lberr.Failure{Code: code, Reason: "MalformedRequest", Msg: msg}
+	c.writeError(code, action.ErrorPage(f), true)
+}
+
+func (c *conn) writeError(code int, body []byte, closeConn bool) {
+	b := appendStatusLine(c.wbuf[:0], code)
+	b = append(b, "Server: sluice\r\nContent-Type: text/html\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(len(body)), 10)
+	b = append(b, "\r\n"...)
+	if closeConn {
+		b = append(b, "Connection: close\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	b = append(b, body...)
+	c.wbuf = b[:0]
+	c.write(b)
+}
+
+// respond writes a response the load balancer makes itself.
+func (c *conn) respond(code int, ctype string, body []byte, hname, hval string, closeConn bool) {
+	b := appendStatusLine(c.wbuf[:0], code)
+	b = append(b, "Server: sluice\r\nContent-Type: "...)
+	b = append(b, ctype...)
+	b = append(b, "\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(len(body)), 10)
+	b = append(b, "\r\n"...)
+	if hname != "" {
+		b = append(append(append(append(b, hname...), ": "...), hval...), "\r\n"...)
+	}
+	if closeConn {
+		b = append(b, "Connection: close\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	if string(c.req.Method) != "HEAD" {
+		b = append(b, body...)
+	}
+	c.wbuf = b[:0]
+	c.write(b)
+}
+
+func (c *conn) write(b []byte) error {
+	c.nc.SetWriteDeadline(time.Now().Add(c.e.o.IdleTimeout))
+	_, err := c.nc.Write(b)
+	return err
+}
+
+// Write lets the client connection be the destination of body copies.
+func (c *conn) Write(b []byte) (int, error) {
+	c.nc.SetWriteDeadline(time.Now().Add(c.e.o.IdleTimeout))
+	return c.nc.Write(b)
+}
+
+func appendStatusLine(b []byte, code int) []byte {
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(code), 10)
+	b = append(b, ' ')
+	return append(append(b, statusText(code)...), "\r\n"...)
+}
+
+// headerView gives the router the request's headers without copying them.
+type headerView struct {
+	req     *h1.Request
+	scratch []string
+}
+
+func (h *headerView) Values(name string) []string {
+	h.scratch = h.scratch[:0]
+	for i := range h.req.Headers {
+		hd := &h.req.Headers[i]
+		if h1.EqualFold(hd.Name, name) {
+			h.scratch = append(h.scratch, str(hd.Value))
+		}
+	}
+	return h.scratch
+}
+
+// cookie returns the value of the request cookie name, or "".
+func (c *conn) cookie(name string) string {
+	for i := range c.req.Headers {
+		hd := &c.req.Headers[i]
+		if !h1.EqualFold(hd.Name, "Cookie") {
+			continue
+		}
+		v := hd.Value
+		for len(v) > 0 {
+			var part []byte
+			if j := indexByte(v, ';'); j >= 0 {
+				part, v = v[:j], v[j+1:]
+			} else {
+				part, v = v, nil
+			}
+			part = trimSpace(part)
+			if len(part) > len(name) && part[len(name)] == '=' && string(part[:len(name)]) == name {
+				return string(part[len(name)+1:])
+			}
+		}
+	}
+	return ""
+}
+
+// str views b as a string without copying. The result is valid only while
+// the request is being served: the buffer is reused for the next one.
+func str(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// method returns a constant string for common methods, so nothing keeps a
+// view into the buffer by accident.
+func method(b []byte) string {
+	switch string(b) {
+	case "GET":
+		return "GET"
+	case "POST":
+		return "POST"
+	case "HEAD":
+		return "HEAD"
+	case "PUT":
+		return "PUT"
+	case "DELETE":
+		return "DELETE"
+	case "OPTIONS":
+		return "OPTIONS"
+	case "PATCH":
+		return "PATCH"
+	}
+	return string(b)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
+func isEOF(err error) bool { return err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) }
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func isToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if !tokenChar[c] {
+			return false
+		}
+	}
+	return true
+}
+
+var tokenChar = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+		t[c-32] = true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return
+}()
+
+func isReset(err error) bool {
+	var ne *net.OpError
+	return errors.As(err, &ne) && !ne.Timeout()
+}

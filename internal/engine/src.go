@@ -1,0 +1,113 @@
+package engine
+
+import (
+	"errors"
+	"io"
+	"net"
+	"time"
+)
+
+// src is the read side of a connection with its buffer: buf[r:w] has been
+// read from the connection and not consumed. Reads never take more from the
+// connection than the caller consumes through src, so bytes of the next
+// pipelined request (or anything a target sent past its response) stay put.
+type src struct {
+	c    net.Conn
+	buf  []byte
+	r, w int
+	// idle bounds every wait for bytes; zero means no deadline.
+	idle time.Duration
+}
+
+var errHeadTooLarge = errors.New("engine: head larger than the buffer allows")
+
+// buffered is the unconsumed bytes.
+func (s *src) buffered() []byte { return s.buf[s.r:s.w] }
+
+// fill reads at least one more byte into the buffer, compacting it first and
+// growing it up to max.
+func (s *src) fill(max int) error {
+	if s.r > 0 && s.r == s.w {
+		s.r, s.w = 0, 0
+	}
+	if s.w == len(s.buf) {
+		if s.r > 0 {
+			n := copy(s.buf, s.buf[s.r:s.w])
+			s.r, s.w = 0, n
+		} else {
+			if len(s.buf) >= max {
+				return errHeadTooLarge
+			}
+			nb := make([]byte, min(2*len(s.buf), max))
+			copy(nb, s.buf[:s.w])
+			s.buf = nb
+		}
+	}
+	if s.idle > 0 {
+		s.c.SetReadDeadline(time.Now().Add(s.idle))
+	}
+	n, err := s.c.Read(s.buf[s.w:])
+	s.w += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
+}
+
+// Read consumes buffered bytes first, then reads the connection directly.
+func (s *src) Read(p []byte) (int, error) {
+	if s.r < s.w {
+		n := copy(p, s.buf[s.r:s.w])
+		s.r += n
+		return n, nil
+	}
+	if s.idle > 0 {
+		s.c.SetReadDeadline(time.Now().Add(s.idle))
+	}
+	return s.c.Read(p)
+}
+
+// readLine returns the next line without its line ending, consuming it. A
+// line longer than max is an error. Bare LF endings are refused: in chunk
+// framing only CRLF is valid.
+func (s *src) readLine(max int) ([]byte, error) {
+	for {
+		b := s.buf[s.r:s.w]
+		for i, c := range b {
+			if c == '\n' {
+				if i == 0 || b[i-1] != '\r' {
+					return nil, errBadChunk
+				}
+				s.r += i + 1
+				return b[:i-1], nil
+			}
+		}
+		if len(b) >= max {
+			return nil, errBadChunk
+		}
+		if err := s.fill(len(s.buf) + max); err != nil {
+			if err == io.EOF {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+}
+
+// discard consumes n bytes.
+func (s *src) discard(n int64) error {
+	for n > 0 {
+		if s.r == s.w {
+			if err := s.fill(len(s.buf)); err != nil {
+				return err
+			}
+		}
+		k := min(int64(s.w-s.r), n)
+		s.r += int(k)
+		n -= k
+	}
+	return nil
+}

@@ -75,40 +75,77 @@ func HostOnly(h string) string {
 // preserve_host_header is on, a Host without a port gets the listener's port
 // when that port is not the protocol's default.
 func HostHeader(in string, l *snapshot.Listener) string {
-	if l.LB.PreserveHostHeader || in == "" {
+	if !needsPort(in, l) {
 		return in
 	}
-	if l.HTTPS && l.Port == 443 || !l.HTTPS && l.Port == 80 {
-		return in
-	}
-	if _, _, err := net.SplitHostPort(in); err == nil {
-		return in
+	return string(AppendHostHeader(nil, in, l))
+}
+
+// AppendHostHeader appends HostHeader(in, l) to dst without allocating.
+func AppendHostHeader(dst []byte, in string, l *snapshot.Listener) []byte {
+	if !needsPort(in, l) {
+		return append(dst, in...)
 	}
 	if strings.IndexByte(in, ':') >= 0 && !strings.HasPrefix(in, "[") {
-		return "[" + in + "]:" + l.PortStr
+		dst = append(append(append(dst, '['), in...), ']')
+	} else {
+		dst = append(dst, in...)
 	}
-	return in + ":" + l.PortStr
+	return append(append(dst, ':'), l.PortStr...)
+}
+
+func needsPort(in string, l *snapshot.Listener) bool {
+	if l.LB.PreserveHostHeader || in == "" || l.HTTPS && l.Port == 443 || !l.HTTPS && l.Port == 80 {
+		return false
+	}
+	return !hasPort(in)
+}
+
+// hasPort reports whether a Host value ends in ":port": after a bracketed
+// IPv6 literal, or after a name or IPv4 address with exactly one colon.
+func hasPort(h string) bool {
+	i := strings.LastIndexByte(h, ':')
+	if i < 0 {
+		return false
+	}
+	if strings.HasPrefix(h, "[") {
+		return i > 0 && h[i-1] == ']'
+	}
+	return strings.IndexByte(h, ':') == i
+}
+
+// ClientAddr formats the client's address for X-Forwarded-For: the IP, and
+// the IP with its port (IPv6 in brackets). Engines compute it once per
+// connection.
+func ClientAddr(client netip.AddrPort) (ip, ipPort string) {
+	a := client.Addr().Unmap()
+	ip = a.String()
+	ipPort = ip
+	if a.Is6() {
+		ipPort = "[" + ip + "]"
+	}
+	return ip, ipPort + ":" + strconv.Itoa(int(client.Port()))
 }
 
 // XFF returns the X-Forwarded-For value to send given the values the client
-// sent, and false when none is to be sent.
-func XFF(lb *snapshot.LoadBalancer, prior []string, client netip.AddrPort) (string, bool) {
+// sent and the client's address as ClientAddr formats it, and false when
+// none is to be sent.
+func XFF(lb *snapshot.LoadBalancer, prior []string, ip, ipPort string) (string, bool) {
 	switch lb.XFF {
 	case "preserve":
 		if len(prior) == 0 {
 			return "", false
 		}
+		if len(prior) == 1 {
+			return prior[0], true
+		}
 		return strings.Join(prior, ", "), true
 	case "remove":
 		return "", false
 	}
-	ip := client.Addr().Unmap()
-	addr := ip.String()
+	addr := ip
 	if lb.XFFClientPort {
-		if ip.Is6() {
-			addr = "[" + addr + "]"
-		}
-		addr += ":" + strconv.Itoa(int(client.Port()))
+		addr = ipPort
 	}
 	if len(prior) > 0 {
 		addr = strings.Join(prior, ", ") + ", " + addr
@@ -148,7 +185,28 @@ const hexDigits = "0123456789abcdef"
 // TraceID returns the X-Amzn-Trace-Id to send: a new Root, or, when the
 // client sent a Root, that header with this hop's Self field in front.
 func TraceID(in string, now time.Time) string {
-	var b [35]byte // 1-xxxxxxxx-yyyyyyyyyyyyyyyyyyyyyyyy
+	var b [64]byte
+	return string(AppendTraceID(b[:0], in, now))
+}
+
+// AppendTraceID appends TraceID(in, now) to dst; it allocates only when the
+// client sent a trace header of its own.
+func AppendTraceID(dst []byte, in string, now time.Time) []byte {
+	if in == "" || len(in) > 256 || !strings.Contains(in, "Root=") {
+		return appendNewID(append(dst, "Root="...), now)
+	}
+	dst = appendNewID(append(dst, "Self="...), now)
+	for _, f := range strings.Split(in, ";") {
+		if f = strings.TrimSpace(f); f != "" && !strings.HasPrefix(f, "Self=") {
+			dst = append(append(dst, ';'), f...)
+		}
+	}
+	return dst
+}
+
+// appendNewID appends 1-<8 hex seconds>-<24 random hex>.
+func appendNewID(dst []byte, now time.Time) []byte {
+	var b [35]byte
 	b[0], b[1], b[10] = '1', '-', '-'
 	sec := uint32(now.Unix())
 	for i := 0; i < 8; i++ {
@@ -161,17 +219,7 @@ func TraceID(in string, now time.Time) string {
 	for i := 0; i < 8; i++ {
 		b[27+i] = hexDigits[(r2>>(60-4*i))&0xf]
 	}
-	id := string(b[:])
-	if in == "" || len(in) > 256 || !strings.Contains(in, "Root=") {
-		return "Root=" + id
-	}
-	var keep []string
-	for _, f := range strings.Split(in, ";") {
-		if f = strings.TrimSpace(f); f != "" && !strings.HasPrefix(f, "Self=") {
-			keep = append(keep, f)
-		}
-	}
-	return "Self=" + id + ";" + strings.Join(keep, ";")
+	return append(dst, b[:]...)
 }
 
 // ErrorPage is the body of the load balancer's own error response.
@@ -224,10 +272,15 @@ type Choice struct {
 	StickTarget bool
 }
 
-// Choose picks the target group and target for a forward. cookie returns a
-// request cookie's value, or "" when absent. Target is nil when the group
-// has no registered targets.
-func Choose(s *snapshot.Snapshot, l *snapshot.Listener, fa *snapshot.ForwardAction, cookie func(name string) string, now time.Time) Choice {
+// Cookies gives read access to a request's cookies.
+type Cookies interface {
+	// Cookie returns the value of the named cookie, or "" when absent.
+	Cookie(name string) string
+}
+
+// Choose picks the target group and target for a forward. Target is nil
+// when the group has no registered targets.
+func Choose(s *snapshot.Snapshot, l *snapshot.Listener, fa *snapshot.ForwardAction, cookie Cookies, now time.Time) Choice {
 	var c Choice
 	c.Route = pickRoute(s, l, fa, cookie, now, &c)
 	tg := c.Route.Group
@@ -236,7 +289,7 @@ func Choose(s *snapshot.Snapshot, l *snapshot.Listener, fa *snapshot.ForwardActi
 	case "lb_cookie":
 		v = firstCookie(cookie, balancer.CookieLB, balancer.CookieLBCORS)
 	case "app_cookie":
-		v = cookie(balancer.CookieApp)
+		v = cookie.Cookie(balancer.CookieApp)
 	}
 	if v != "" {
 		if k, ok := s.Keyring.OpenTarget(v, now); ok && k.Group == tg.Name {
@@ -250,16 +303,16 @@ func Choose(s *snapshot.Snapshot, l *snapshot.Listener, fa *snapshot.ForwardActi
 	return c
 }
 
-func firstCookie(cookie func(string) string, name, cors string) string {
-	if v := cookie(name); v != "" {
+func firstCookie(cookie Cookies, name, cors string) string {
+	if v := cookie.Cookie(name); v != "" {
 		return v
 	}
-	return cookie(cors)
+	return cookie.Cookie(cors)
 }
 
 // pickRoute chooses the target group of a weighted forward, honouring and
 // refreshing group stickiness.
-func pickRoute(s *snapshot.Snapshot, l *snapshot.Listener, fa *snapshot.ForwardAction, cookie func(string) string, now time.Time, c *Choice) *snapshot.Route {
+func pickRoute(s *snapshot.Snapshot, l *snapshot.Listener, fa *snapshot.ForwardAction, cookie Cookies, now time.Time, c *Choice) *snapshot.Route {
 	if fa.GroupStickiness <= 0 {
 		return fa.PickRoute(rand.Uint64())
 	}

@@ -36,11 +36,19 @@ type conn struct {
 	nc     net.Conn
 	https  bool
 	client netip.AddrPort
-	start  time.Time
-	in     src
-	req    h1.Request
-	wbuf   []byte
-	hv     headerView
+	// clientIP and clientIPPort are the client's address as
+	// X-Forwarded-For shows it, formatted once per connection.
+	clientIP, clientIPPort string
+	start                  time.Time
+	in                     src
+	req                    h1.Request
+	resp                   h1.Response
+	xff                    []string
+	wbuf                   []byte
+	hv                     headerView
+	// view is reused per request: passed through the router's condition
+	// interfaces, a local one would escape to the heap.
+	view   router.Request
 	active atomic.Bool
 	closed atomic.Bool
 }
@@ -51,6 +59,7 @@ func newConn(e *Engine, nc net.Conn) *conn {
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		c.client = ta.AddrPort()
 	}
+	c.clientIP, c.clientIPPort = action.ClientAddr(c.client)
 	c.in = src{c: nc, buf: make([]byte, readBufSize), idle: e.o.IdleTimeout}
 	c.wbuf = make([]byte, 0, 1024)
 	c.hv.req = &c.req
@@ -94,9 +103,13 @@ func (c *conn) readHead() bool {
 			c.in.r += n
 			return true
 		}
-		var pe *h1.Error
-		if errors.As(err, &pe) {
-			c.failStatus(pe.Status, pe.Msg)
+		if err != h1.ErrIncomplete {
+			var pe *h1.Error
+			if errors.As(err, &pe) {
+				c.failStatus(pe.Status, pe.Msg)
+			} else {
+				c.fail(lberr.ErrMalformed, true)
+			}
 			return false
 		}
 		if err := c.in.fill(maxHead); err != nil {
@@ -148,7 +161,8 @@ func (c *conn) handle() bool {
 		c.fail(f, closeAfter || hasBody)
 		return !closeAfter && !hasBody
 	}
-	view := router.Request{
+	view := &c.view
+	*view = router.Request{
 		Method:   method(req.Method),
 		Host:     str(req.Host),
 		Path:     str(req.Path),
@@ -157,7 +171,7 @@ func (c *conn) handle() bool {
 		SourceIP: c.client.Addr().Unmap(),
 	}
 	a := l.Default
-	if i, _, ok := l.Router.Match(&view); ok {
+	if i, _, ok := l.Router.Match(view); ok {
 		a = l.Actions[i]
 	}
 	switch a.Kind {
@@ -274,8 +288,8 @@ func (h *headerView) Values(name string) []string {
 	return h.scratch
 }
 
-// cookie returns the value of the request cookie name, or "".
-func (c *conn) cookie(name string) string {
+// Cookie returns the value of the request cookie name, or "".
+func (c *conn) Cookie(name string) string {
 	for i := range c.req.Headers {
 		hd := &c.req.Headers[i]
 		if !h1.EqualFold(hd.Name, "Cookie") {

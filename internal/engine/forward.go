@@ -99,7 +99,7 @@ func hasConnectionTokens(hs []h1.Header) bool {
 func (c *conn) forward(snap *snapshot.Snapshot, l *snapshot.Listener, fa *snapshot.ForwardAction, closeAfter bool) bool {
 	req := &c.req
 	now := c.e.o.Clock.Now()
-	ch := action.Choose(snap, l, fa, c.cookie, now)
+	ch := action.Choose(snap, l, fa, c, now)
 	hasBody := req.Chunked || req.ContentLength > 0
 	if f := action.CheckProtocolVersion(ch.Route.Group.ProtocolVersion, 1, ""); f != nil {
 		c.fail(f, closeAfter || hasBody)
@@ -117,7 +117,6 @@ func (c *conn) forward(snap *snapshot.Snapshot, l *snapshot.Listener, fa *snapsh
 			break
 		}
 	}
-	trace = action.TraceID(trace, now)
 	retriedConnect, retriedStale := false, false
 	for {
 		pool := ch.Route.Pools[t]
@@ -203,9 +202,9 @@ func (c *conn) exchange(snap *snapshot.Snapshot, l *snapshot.Listener, ch *actio
 			return false, false
 		}
 	}
-	var resp h1.Response
+	resp := &c.resp
 	for {
-		err := c.readResponseHead(&us, &resp)
+		err := c.readResponseHead(&us, resp)
 		if err != nil {
 			uc.Close()
 			if mayRetry && !hasBody && us.w == 0 && (isEOF(err) || isReset(err)) {
@@ -238,7 +237,7 @@ func (c *conn) exchange(snap *snapshot.Snapshot, l *snapshot.Listener, ch *actio
 		closeAfter = true
 		resp.KeepAlive = false
 	}
-	return c.relay(snap, l, ch, t, pool, uc, &us, &resp, closeAfter), false
+	return c.relay(snap, l, ch, t, pool, uc, &us, resp, closeAfter), false
 }
 
 var errBadResponse = errors.New("malformed response from target")
@@ -429,10 +428,10 @@ func (c *conn) appendRequestHead(b []byte, l *snapshot.Listener, trace string) [
 		b = append(b, req.Target...)
 	}
 	b = append(b, " HTTP/1.1\r\nHost: "...)
-	b = append(b, action.HostHeader(str(req.Host), l)...)
+	b = action.AppendHostHeader(b, str(req.Host), l)
 	b = append(b, "\r\n"...)
 	listed := hasConnectionTokens(req.Headers)
-	var xff []string
+	xff := c.xff[:0]
 	drop := l.LB.DropInvalidHeaderFields
 	for i := range req.Headers {
 		h := &req.Headers[i]
@@ -448,7 +447,8 @@ func (c *conn) appendRequestHead(b []byte, l *snapshot.Listener, trace string) [
 		}
 		b = appendHeader(b, h.Name, h.Value)
 	}
-	if v, ok := action.XFF(l.LB, xff, c.client); ok {
+	c.xff = xff[:0]
+	if v, ok := action.XFF(l.LB, xff, c.clientIP, c.clientIPPort); ok {
 		b = append(append(append(b, "X-Forwarded-For: "...), v...), "\r\n"...)
 	}
 	b = append(b, "X-Forwarded-Proto: "...)
@@ -456,7 +456,7 @@ func (c *conn) appendRequestHead(b []byte, l *snapshot.Listener, trace string) [
 	b = append(b, "\r\nX-Forwarded-Port: "...)
 	b = append(b, l.PortStr...)
 	b = append(b, "\r\nX-Amzn-Trace-Id: "...)
-	b = append(b, trace...)
+	b = action.AppendTraceID(b, trace, c.e.o.Clock.Now())
 	b = append(b, "\r\n"...)
 	switch {
 	case req.Chunked:

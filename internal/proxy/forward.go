@@ -17,7 +17,8 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	out.URL.Scheme = fw.pool.Scheme()
 	out.URL.Host = fw.target.Addr
 	out.Host = action.HostHeader(pr.In.Host, l)
-	if v, ok := action.XFF(l.LB, pr.In.Header["X-Forwarded-For"], fw.client); ok {
+	ip, ipPort := action.ClientAddr(fw.client)
+	if v, ok := action.XFF(l.LB, pr.In.Header["X-Forwarded-For"], ip, ipPort); ok {
 		out.Header["X-Forwarded-For"] = []string{v}
 	}
 	out.Header["X-Forwarded-Proto"] = []string{l.Scheme()}

@@ -143,12 +143,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *snapshot.Snapsh
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, s *snapshot.Snapshot, l *snapshot.Listener, fa *snapshot.ForwardAction, client netip.AddrPort) {
 	now := p.clock.Now()
 	fw := &forward{l: l, s: s, client: client}
-	fw.choice = action.Choose(s, l, fa, func(name string) string {
-		if c, err := r.Cookie(name); err == nil {
-			return c.Value
-		}
-		return ""
-	}, now)
+	fw.choice = action.Choose(s, l, fa, requestCookies{r}, now)
 	fw.route = fw.choice.Route
 	if f := action.CheckProtocolVersion(fw.route.Group.ProtocolVersion, r.ProtoMajor, r.Header.Get("Content-Type")); f != nil {
 		writeFailure(w, f)
@@ -216,3 +211,13 @@ func keepAliveExpired(r *http.Request, l *snapshot.Listener) bool {
 // ConnStartKey is the context key under which the engine stores when a
 // client connection was accepted (a time.Time).
 type ConnStartKey struct{}
+
+// requestCookies adapts an http.Request to action.Cookies.
+type requestCookies struct{ r *http.Request }
+
+func (rc requestCookies) Cookie(name string) string {
+	if c, err := rc.r.Cookie(name); err == nil {
+		return c.Value
+	}
+	return ""
+}

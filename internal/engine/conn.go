@@ -51,6 +51,7 @@ type conn struct {
 	view   router.Request
 	active atomic.Bool
 	closed atomic.Bool
+	wArmed time.Time // the write deadline currently set
 }
 
 func newConn(e *Engine, nc net.Conn) *conn {
@@ -60,7 +61,7 @@ func newConn(e *Engine, nc net.Conn) *conn {
 		c.client = ta.AddrPort()
 	}
 	c.clientIP, c.clientIPPort = action.ClientAddr(c.client)
-	c.in = src{c: nc, buf: make([]byte, readBufSize), idle: e.o.IdleTimeout}
+	c.in = src{c: nc, idle: e.o.IdleTimeout}
 	c.wbuf = make([]byte, 0, 1024)
 	c.hv.req = &c.req
 	return c
@@ -77,9 +78,14 @@ func (c *conn) closeIfIdle() {
 
 func (c *conn) serve() {
 	defer c.nc.Close()
+	defer c.releaseBuf()
 	for {
 		c.active.Store(false)
 		if c.e.shutting.Load() {
+			return
+		}
+		c.acquireBuf()
+		if c.in.r == c.in.w && !c.waitHot() {
 			return
 		}
 		if !c.readHead() {
@@ -253,15 +259,36 @@ func (c *conn) respond(code int, ctype string, body []byte, hname, hval string, 
 }
 
 func (c *conn) write(b []byte) error {
-	c.nc.SetWriteDeadline(time.Now().Add(c.e.o.IdleTimeout))
-	_, err := c.nc.Write(b)
+	_, err := c.Write(b)
 	return err
 }
 
-// Write lets the client connection be the destination of body copies.
+// Write writes to the client within the idle timeout, counted from the
+// last activity in either direction. It is also the destination of body
+// copies.
 func (c *conn) Write(b []byte) (int, error) {
-	c.nc.SetWriteDeadline(time.Now().Add(c.e.o.IdleTimeout))
-	return c.nc.Write(b)
+	idle := c.e.o.IdleTimeout
+	written := 0
+	for {
+		now := time.Now()
+		if c.wArmed.Sub(now) < idle/2 {
+			c.wArmed = now.Add(idle)
+			c.nc.SetWriteDeadline(c.wArmed)
+		}
+		n, err := c.nc.Write(b[written:])
+		written += n
+		if n > 0 {
+			c.in.last = time.Now()
+		}
+		if err != nil && isTimeout(err) {
+			if d := c.in.last.Add(idle); time.Now().Before(d) {
+				c.wArmed = d
+				c.nc.SetWriteDeadline(d)
+				continue
+			}
+		}
+		return written, err
+	}
 }
 
 func appendStatusLine(b []byte, code int) []byte {

@@ -17,6 +17,34 @@ type src struct {
 	r, w int
 	// idle bounds every wait for bytes; zero means no deadline.
 	idle time.Duration
+	// last is when bytes last moved on the connection (either way); armed
+	// is the read deadline currently set. The deadline is re-armed only
+	// when it gets close, and a timeout is real only if last is idle old.
+	last, armed time.Time
+}
+
+// arm makes sure a read deadline at least idle/2 away is set.
+func (s *src) arm(now time.Time) {
+	if s.armed.Sub(now) < s.idle/2 {
+		s.armed = now.Add(s.idle)
+		s.c.SetReadDeadline(s.armed)
+	}
+}
+
+// stillActive reports, after a timeout, whether the connection was in fact
+// active within the idle timeout (bytes moved the other way), re-arming the
+// deadline from the last activity if so.
+func (s *src) stillActive(err error) bool {
+	if s.idle <= 0 || !isTimeout(err) {
+		return false
+	}
+	d := s.last.Add(s.idle)
+	if !time.Now().Before(d) {
+		return false
+	}
+	s.armed = d
+	s.c.SetReadDeadline(d)
+	return true
 }
 
 var errHeadTooLarge = errors.New("engine: head larger than the buffer allows")
@@ -43,18 +71,26 @@ func (s *src) fill(max int) error {
 			s.buf = nb
 		}
 	}
-	if s.idle > 0 {
-		s.c.SetReadDeadline(time.Now().Add(s.idle))
+	for {
+		if s.idle > 0 {
+			s.arm(time.Now())
+		}
+		n, err := s.c.Read(s.buf[s.w:])
+		s.w += n
+		if n > 0 {
+			if s.idle > 0 {
+				s.last = time.Now()
+			}
+			return nil
+		}
+		if err == nil {
+			err = io.ErrNoProgress
+		}
+		if s.stillActive(err) {
+			continue
+		}
+		return err
 	}
-	n, err := s.c.Read(s.buf[s.w:])
-	s.w += n
-	if n > 0 {
-		return nil
-	}
-	if err == nil {
-		err = io.ErrNoProgress
-	}
-	return err
 }
 
 // Read consumes buffered bytes first, then reads the connection directly.
@@ -64,10 +100,19 @@ func (s *src) Read(p []byte) (int, error) {
 		s.r += n
 		return n, nil
 	}
-	if s.idle > 0 {
-		s.c.SetReadDeadline(time.Now().Add(s.idle))
+	for {
+		if s.idle > 0 {
+			s.arm(time.Now())
+		}
+		n, err := s.c.Read(p)
+		if n > 0 && s.idle > 0 {
+			s.last = time.Now()
+		}
+		if n == 0 && s.stillActive(err) {
+			continue
+		}
+		return n, err
 	}
-	return s.c.Read(p)
 }
 
 // readLine returns the next line without its line ending, consuming it. A

@@ -156,6 +156,9 @@ type conn struct {
 	idle   time.Duration
 	last   atomic.Int64 // unix nanos of the last successful read or write
 	closed atomic.Bool
+	// armedR and armedW are the deadlines currently set; each is used by
+	// one goroutine (the reader or the writer).
+	armedR, armedW time.Time
 }
 
 func track(c net.Conn, t *target.Target, idle time.Duration) (net.Conn, error) {
@@ -169,13 +172,19 @@ func track(c net.Conn, t *target.Target, idle time.Duration) (net.Conn, error) {
 
 func (c *conn) Read(b []byte) (int, error) {
 	for {
-		c.Conn.SetReadDeadline(c.deadline())
+		// Re-arm only when the deadline set is getting close; a timeout
+		// that comes early is checked against the last activity below.
+		if d := c.deadline(); c.armedR.Sub(time.Now()) < c.idle/2 || c.armedR.After(d) {
+			c.armedR = d
+			c.Conn.SetReadDeadline(d)
+		}
 		n, err := c.Conn.Read(b)
 		if n > 0 {
 			c.last.Store(time.Now().UnixNano())
 		}
 		if err != nil && n == 0 && isTimeout(err) && time.Now().Before(c.deadline()) {
-			continue // the other direction was active: not idle
+			c.armedR = time.Time{} // the other direction was active: not idle
+			continue
 		}
 		return n, err
 	}
@@ -184,14 +193,18 @@ func (c *conn) Read(b []byte) (int, error) {
 func (c *conn) Write(b []byte) (int, error) {
 	written := 0
 	for {
-		c.Conn.SetWriteDeadline(c.deadline())
+		if d := c.deadline(); c.armedW.Sub(time.Now()) < c.idle/2 || c.armedW.After(d) {
+			c.armedW = d
+			c.Conn.SetWriteDeadline(d)
+		}
 		n, err := c.Conn.Write(b[written:])
 		written += n
 		if n > 0 {
 			c.last.Store(time.Now().UnixNano())
 		}
 		if err != nil && isTimeout(err) && time.Now().Before(c.deadline()) {
-			continue // the other direction was active: not idle
+			c.armedW = time.Time{} // the other direction was active: not idle
+			continue
 		}
 		return written, err
 	}

@@ -18,7 +18,7 @@ import (
 
 // fastBackend answers every request head with a fixed 2-byte response; it
 // costs as little as a target can, so the benchmark measures sluice.
-func fastBackend(b *testing.B) int {
+func fastBackend(b testing.TB) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -61,7 +61,11 @@ func fastBackend(b *testing.B) int {
 // startSluice serves a config with 20 non-matching rules before the
 // default forward, so routing is exercised, and returns the listener
 // address.
-func startSluice(b *testing.B, engine string) string {
+func startSluice(b *testing.B, engine string) string { return startSluiceTB(b, engine) }
+
+func startSluiceT(t *testing.T) string { return startSluiceTB(t, "h1") }
+
+func startSluiceTB(b testing.TB, engine string) string {
 	port := fastBackend(b)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	lport := ln.Addr().(*net.TCPAddr).Port

@@ -52,6 +52,8 @@ type conn struct {
 	active atomic.Bool
 	closed atomic.Bool
 	wArmed time.Time // the write deadline currently set
+	// idleSince is when the connection last started waiting for a request.
+	idleSince time.Time
 }
 
 func newConn(e *Engine, nc net.Conn) *conn {
@@ -62,7 +64,6 @@ func newConn(e *Engine, nc net.Conn) *conn {
 	}
 	c.clientIP, c.clientIPPort = action.ClientAddr(c.client)
 	c.in = src{c: nc, idle: e.o.IdleTimeout}
-	c.wbuf = make([]byte, 0, 1024)
 	c.hv.req = &c.req
 	return c
 }
@@ -76,28 +77,48 @@ func (c *conn) closeIfIdle() {
 	}
 }
 
+// serve runs the connection's request loop. When the connection goes idle
+// it hands over to a fresh goroutine (see idle) and returns; finish ends
+// the connection for good.
 func (c *conn) serve() {
-	defer c.nc.Close()
-	defer c.releaseBuf()
 	for {
 		c.active.Store(false)
 		if c.e.shutting.Load() {
+			c.finish()
 			return
 		}
 		c.acquireBuf()
-		if c.in.r == c.in.w && !c.waitHot() {
-			return
+		if c.in.r == c.in.w {
+			switch c.waitHot() {
+			case hotClosed:
+				c.finish()
+				return
+			case hotIdle:
+				// This goroutine's stack grew while serving; a new one
+				// waits with a small stack, so idle clients cost little.
+				c.releaseBuf()
+				go c.idle()
+				return
+			}
 		}
 		if !c.readHead() {
+			c.finish()
 			return
 		}
 		c.active.Store(true)
 		keep := c.handle()
 		if !keep || c.e.shutting.Load() {
+			c.finish()
 			return
 		}
-		// Consume the head; body bytes were consumed by handle.
 	}
+}
+
+// finish closes the connection and forgets it.
+func (c *conn) finish() {
+	c.releaseBuf()
+	c.nc.Close()
+	c.e.untrack(c)
 }
 
 // readHead reads until a complete request head is buffered, answering the

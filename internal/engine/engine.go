@@ -122,7 +122,6 @@ func (e *Engine) serve(nc net.Conn) {
 		nc.Close()
 		return
 	}
-	defer e.untrack(c)
 	c.serve()
 }
 

@@ -11,7 +11,13 @@ import (
 // returns the buffer to this pool and waits for the socket to become
 // readable, so ten thousand idle clients cost little more than their
 // goroutines.
-var readBufPool = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
+var (
+	readBufPool  = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
+	writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, writeBufSize); return &b }}
+)
+
+// writeBufSize is the initial capacity of the buffer heads are built in.
+const writeBufSize = 2 << 10
 
 // releaseBuf returns the read buffer to the pool when nothing is buffered.
 func (c *conn) releaseBuf() {
@@ -21,6 +27,11 @@ func (c *conn) releaseBuf() {
 	b := c.in.buf
 	c.in.buf, c.in.r, c.in.w = nil, 0, 0
 	readBufPool.Put(&b)
+	if cap(c.wbuf) <= 4*writeBufSize {
+		w := c.wbuf[:0]
+		writeBufPool.Put(&w)
+	}
+	c.wbuf = nil
 }
 
 // acquireBuf gives the connection a read buffer again.
@@ -29,42 +40,56 @@ func (c *conn) acquireBuf() {
 		c.in.buf = *readBufPool.Get().(*[]byte)
 		c.in.r, c.in.w = 0, 0
 	}
+	if c.wbuf == nil {
+		c.wbuf = (*writeBufPool.Get().(*[]byte))[:0]
+	}
 }
 
 // hotWait is how long a keep-alive connection keeps its read buffer while
 // waiting for the next request. A busy connection's next request arrives
 // well within it and costs nothing extra; after it the buffer goes back to
 // the pool.
-const hotWait = time.Second
+const hotWait = 100 * time.Millisecond
 
-// waitHot waits for the next request's first bytes: up to hotWait with the
-// read buffer, then, on a plain TCP connection, without it until the idle
-// timeout. It reports false when the connection should be closed.
-func (c *conn) waitHot() bool {
-	idle := c.e.o.IdleTimeout
-	tc, plain := c.nc.(*net.TCPConn)
-	if !plain || idle <= hotWait {
-		return true // readHead waits with the buffer
+// Outcomes of waitHot.
+const (
+	hotData   = iota // bytes arrived
+	hotClosed        // the connection failed or the client closed it
+	hotIdle          // nothing within hotWait: wait in idle
+)
+
+// waitHot waits up to hotWait, with the read buffer, for the next
+// request's first bytes. Connections without a raw socket (TLS), or with an
+// idle timeout no longer than hotWait, report hotData and let readHead wait.
+func (c *conn) waitHot() int {
+	if _, plain := c.nc.(*net.TCPConn); !plain || c.e.o.IdleTimeout <= hotWait {
+		return hotData
 	}
-	start := time.Now()
-	c.in.armed = start.Add(hotWait)
+	c.idleSince = time.Now()
+	c.in.armed = c.idleSince.Add(hotWait)
 	c.nc.SetReadDeadline(c.in.armed)
 	n, err := c.nc.Read(c.in.buf[c.in.w:])
 	c.in.w += n
-	if n > 0 {
+	switch {
+	case n > 0:
 		c.in.last = time.Now()
-		return true
+		return hotData
+	case isTimeout(err):
+		return hotIdle
 	}
-	if !isTimeout(err) {
-		return false
-	}
-	c.releaseBuf()
-	defer c.acquireBuf()
+	return hotClosed
+}
+
+// idle waits, holding no buffer, until the client sends something, closes,
+// or stays silent for the idle timeout, then resumes serving.
+func (c *conn) idle() {
+	tc := c.nc.(*net.TCPConn)
 	rc, err := tc.SyscallConn()
 	if err != nil {
-		return false
+		c.finish()
+		return
 	}
-	c.in.armed = start.Add(idle)
+	c.in.armed = c.idleSince.Add(c.e.o.IdleTimeout)
 	c.nc.SetReadDeadline(c.in.armed)
 	err = rc.Read(func(fd uintptr) bool {
 		var one [1]byte
@@ -73,5 +98,9 @@ func (c *conn) waitHot() bool {
 		// EOF, an error): the next Read reports which.
 		return errno != syscall.EAGAIN
 	})
-	return err == nil
+	if err != nil || c.e.shutting.Load() {
+		c.finish()
+		return
+	}
+	c.serve()
 }

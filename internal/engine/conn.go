@@ -33,6 +33,7 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, scratchSize); re
 // conn is one client connection served by the engine.
 type conn struct {
 	e      *Engine
+	id     uint32 // numbers connections; picks their shard of target connections
 	nc     net.Conn
 	https  bool
 	client netip.AddrPort
@@ -57,7 +58,7 @@ type conn struct {
 }
 
 func newConn(e *Engine, nc net.Conn) *conn {
-	c := &conn{e: e, nc: nc, start: time.Now()}
+	c := &conn{e: e, nc: nc, start: time.Now(), id: e.nextID.Add(1)}
 	_, c.https = nc.(*tls.Conn)
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		c.client = ta.AddrPort()

@@ -52,6 +52,7 @@ type Engine struct {
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
 	shutting atomic.Bool
+	nextID   atomic.Uint32
 	done     chan struct{} // closed when the last connection ends during shutdown
 }
 

@@ -120,7 +120,7 @@ func (c *conn) forward(snap *snapshot.Snapshot, l *snapshot.Listener, fa *snapsh
 	retriedConnect, retriedStale := false, false
 	for {
 		pool := ch.Route.Pools[t]
-		uc, reused, err := pool.GetConn(context.Background())
+		uc, reused, err := pool.GetConn(context.Background(), c.id)
 		if err != nil {
 			if lberr.IsConnectFailure(err) {
 				t.Eject(c.e.o.Clock.Now(), "Connection to target failed: "+err.Error())

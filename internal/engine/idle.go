@@ -65,6 +65,9 @@ func (c *conn) waitHot() int {
 	if _, plain := c.nc.(*net.TCPConn); !plain || c.e.o.IdleTimeout <= hotWait {
 		return hotData
 	}
+	// Everything buffered was consumed: start over at the front, or a long
+	// keep-alive connection would read into an ever smaller tail.
+	c.in.r, c.in.w = 0, 0
 	c.idleSince = time.Now()
 	c.in.armed = c.idleSince.Add(hotWait)
 	c.nc.SetReadDeadline(c.in.armed)

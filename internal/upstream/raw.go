@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"runtime"
+	"sync"
 	"time"
 )
 
@@ -12,10 +14,11 @@ import (
 // connection and not consumed yet.
 type Conn struct {
 	net.Conn
-	Buf  []byte
-	R, W int
-	pool *Pool
-	idle time.Time
+	Buf   []byte
+	R, W  int
+	pool  *Pool
+	shard *shard
+	idle  time.Time
 }
 
 // maxIdleRaw bounds the idle raw connections a pool keeps.
@@ -28,20 +31,31 @@ const rawBufSize = 8 << 10
 // GetConn returns an idle connection to the target, or dials a new one. It
 // reports whether the connection was reused: a reused one may have been
 // closed by the target meanwhile, so a request that fails on it before any
-// response byte can be sent again on a new one.
-func (p *Pool) GetConn(ctx context.Context) (c *Conn, reused bool, err error) {
+// response byte can be sent again on a new one. hint picks the shard of
+// idle connections to use first (a client connection passes the same hint
+// every time), so connections on different cores rarely share a lock.
+func (p *Pool) GetConn(ctx context.Context, hint uint32) (c *Conn, reused bool, err error) {
 	now := time.Now()
-	p.mu.Lock()
-	for len(p.idle) > 0 {
-		c = p.idle[len(p.idle)-1]
-		p.idle = p.idle[:len(p.idle)-1]
-		if now.Sub(c.idle) < p.Settings.IdleTimeout {
-			p.mu.Unlock()
-			return c, true, nil
+	n := uint32(len(p.shards))
+	for i := uint32(0); i < n; i++ {
+		sh := &p.shards[(hint+i)%n]
+		if i == 0 {
+			sh.mu.Lock()
+		} else if !sh.mu.TryLock() {
+			continue // busy elsewhere: dialing beats waiting
 		}
-		c.Conn.Close()
+		for len(sh.idle) > 0 {
+			c = sh.idle[len(sh.idle)-1]
+			sh.idle = sh.idle[:len(sh.idle)-1]
+			if now.Sub(c.idle) < p.Settings.IdleTimeout {
+				sh.mu.Unlock()
+				c.shard = sh
+				return c, true, nil
+			}
+			c.Conn.Close()
+		}
+		sh.mu.Unlock()
 	}
-	p.mu.Unlock()
 	d := net.Dialer{Timeout: ConnectTimeout, KeepAlive: 30 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", p.Target.Addr)
 	if err != nil {
@@ -66,7 +80,7 @@ func (p *Pool) GetConn(ctx context.Context) (c *Conn, reused bool, err error) {
 		}
 		tr = tc
 	}
-	return &Conn{Conn: tr, Buf: make([]byte, rawBufSize), pool: p}, false, nil
+	return &Conn{Conn: tr, Buf: make([]byte, rawBufSize), pool: p, shard: &p.shards[hint%uint32(len(p.shards))]}, false, nil
 }
 
 // PutConn returns a connection whose last response was read completely to
@@ -79,26 +93,44 @@ func (p *Pool) PutConn(c *Conn) {
 	}
 	c.R, c.W = 0, 0
 	c.idle = time.Now()
-	p.mu.Lock()
-	if p.closed || len(p.idle) >= maxIdleRaw {
-		p.mu.Unlock()
+	sh := c.shard
+	sh.mu.Lock()
+	if sh.closed || len(sh.idle) >= maxIdleRaw/len(p.shards)+1 {
+		sh.mu.Unlock()
 		c.Conn.Close()
 		return
 	}
-	p.idle = append(p.idle, c)
-	p.mu.Unlock()
+	sh.idle = append(sh.idle, c)
+	sh.mu.Unlock()
 }
 
-// closeIdleRaw closes the pool's idle raw connections.
+// closeIdleRaw closes the pool's idle raw connections; with forget, later
+// ones are closed instead of kept.
 func (p *Pool) closeIdleRaw(forget bool) {
-	p.mu.Lock()
-	idle := p.idle
-	p.idle = nil
-	if forget {
-		p.closed = true
-	}
-	p.mu.Unlock()
-	for _, c := range idle {
-		c.Conn.Close()
+	for i := range p.shards {
+		sh := &p.shards[i]
+		sh.mu.Lock()
+		idle := sh.idle
+		sh.idle = nil
+		if forget {
+			sh.closed = true
+		}
+		sh.mu.Unlock()
+		for _, c := range idle {
+			c.Conn.Close()
+		}
 	}
 }
+
+// shard is one lock's worth of idle connections, padded so that shards
+// used from different cores do not share a cache line.
+type shard struct {
+	mu     sync.Mutex
+	idle   []*Conn // most recently used last
+	closed bool
+	_      [64]byte
+}
+
+// numShards is the number of idle-connection shards per pool: one per
+// processor, at most 64.
+func numShards() int { return min(max(runtime.GOMAXPROCS(0), 1), 64) }

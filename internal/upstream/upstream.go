@@ -41,16 +41,14 @@ type Pool struct {
 	Settings  Settings
 	Transport *http.Transport
 
-	mu     sync.Mutex
-	idle   []*Conn // raw connections, most recently used last
-	closed bool
+	shards []shard // idle raw connections
 }
 
 func newPool(t *target.Target, s Settings) *Pool {
 	if s.IdleTimeout <= 0 {
 		s.IdleTimeout = 60 * time.Second
 	}
-	p := &Pool{Target: t, Settings: s}
+	p := &Pool{Target: t, Settings: s, shards: make([]shard, numShards())}
 	d := &net.Dialer{Timeout: ConnectTimeout, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -68,19 +68,34 @@ func (c *conn) waitHot() int {
 	// Everything buffered was consumed: start over at the front, or a long
 	// keep-alive connection would read into an ever smaller tail.
 	c.in.r, c.in.w = 0, 0
-	c.idleSince = time.Now()
-	c.in.armed = c.idleSince.Add(hotWait)
-	c.nc.SetReadDeadline(c.in.armed)
-	n, err := c.nc.Read(c.in.buf[c.in.w:])
-	c.in.w += n
-	switch {
-	case n > 0:
-		c.in.last = time.Now()
-		return hotData
-	case isTimeout(err):
+	now := time.Now()
+	c.idleSince = now
+	// A busy connection keeps the deadline it has as long as it falls
+	// within the hot wait; an early timeout is checked against the last
+	// activity below.
+	if !c.in.armed.After(now) || c.in.armed.After(now.Add(hotWait)) {
+		c.in.armed = now.Add(hotWait)
+		c.nc.SetReadDeadline(c.in.armed)
+	}
+	for {
+		n, err := c.nc.Read(c.in.buf[c.in.w:])
+		c.in.w += n
+		switch {
+		case n > 0:
+			c.in.last = time.Now()
+			return hotData
+		case !isTimeout(err):
+			return hotClosed
+		}
+		// Quiet since the deadline was set, or only since the last
+		// response went out?
+		if d := c.in.last.Add(hotWait); time.Now().Before(d) {
+			c.in.armed = d
+			c.nc.SetReadDeadline(d)
+			continue
+		}
 		return hotIdle
 	}
-	return hotClosed
 }
 
 // idle waits, holding no buffer, until the client sends something, closes,

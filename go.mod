@@ -3,6 +3,6 @@ module github.com/sluicelb/sluice
 go 1.26.8
 
 require (
-	github.com/coder/websocket v1.8.15 // indirect
-	github.com/goccy/go-yaml v1.19.2 // indirect
+	github.com/coder/websocket v1.8.15
+	github.com/goccy/go-yaml v1.19.2
 )

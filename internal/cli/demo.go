@@ -80,14 +80,24 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	file := filepath.Join(dir, "sluice.yaml")
 	cfg := fmt.Sprintf(demoConfig, *httpPort, *httpsPort, *addr, port(backends[0].Addr), port(backends[1].Addr))
-	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+	// Apply the config under a temporary name and put it in place only once
+	// it serves: a demo already running on this data dir watches
+	// sluice.yaml, and must not be pointed at this one's backends if this
+	// one fails (say, because the ports are taken).
+	tmp := filepath.Join(dir, fmt.Sprintf(".sluice-%d.yaml", os.Getpid()))
+	if err := os.WriteFile(tmp, []byte(cfg), 0o600); err != nil {
 		return err
 	}
+	defer os.Remove(tmp)
 	srv, err := server.New(server.Options{DataDir: c.dataDir, Logger: log, Engine: c.engine})
 	if err != nil {
 		return err
 	}
-	if err := srv.ApplyFile(file); err != nil {
+	if err := srv.ApplyFile(tmp); err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
+	if err := os.Rename(tmp, file); err != nil {
 		srv.Shutdown(context.Background())
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"strconv"
@@ -73,8 +74,10 @@ func newConn(e *Engine, nc net.Conn) *conn {
 // active one closes itself after its response because the engine is
 // shutting down.
 func (c *conn) closeIfIdle() {
-	if !c.active.Load() && c.in.r == c.in.w {
-		c.nc.Close()
+	if !c.active.Load() {
+		// Wake whatever wait the connection is in; it sees the engine
+		// shutting down and closes (a request already under way finishes).
+		c.nc.SetReadDeadline(time.Unix(1, 0))
 	}
 }
 
@@ -125,6 +128,9 @@ func (c *conn) finish() {
 // readHead reads until a complete request head is buffered, answering the
 // request itself (and returning false) when it never can be.
 func (c *conn) readHead() bool {
+	// The whole head must arrive within the idle timeout of its first
+	// byte, however slowly it trickles in (slowloris).
+	var started time.Time
 	for {
 		n, err := h1.ParseRequest(c.in.buffered(), &c.req, h1.Limits{})
 		if err == nil {
@@ -138,6 +144,12 @@ func (c *conn) readHead() bool {
 			} else {
 				c.fail(lberr.ErrMalformed, true)
 			}
+			return false
+		}
+		if started.IsZero() {
+			started = time.Now()
+		} else if time.Since(started) > c.e.o.IdleTimeout {
+			c.fail(lberr.ErrRequestTimeout, true)
 			return false
 		}
 		if err := c.in.fill(maxHead); err != nil {
@@ -186,8 +198,9 @@ func (c *conn) handle() bool {
 		time.Since(c.start) > l.LB.ClientKeepAlive
 	hasBody := req.Chunked || req.ContentLength > 0
 	if f := c.check(); f != nil {
-		c.fail(f, closeAfter || hasBody)
-		return !closeAfter && !hasBody
+		closeConn := closeAfter || hasBody || f.Code == http.StatusBadRequest
+		c.fail(f, closeConn)
+		return !closeConn
 	}
 	view := &c.view
 	*view = router.Request{
@@ -214,11 +227,16 @@ func (c *conn) handle() bool {
 	return !closeAfter && !hasBody
 }
 
-// check applies ALB's method and X-Forwarded-For limits; the parser already
-// enforced the size limits.
+// check applies ALB's method, Host and X-Forwarded-For limits; the parser
+// already enforced the size limits.
 func (c *conn) check() *lberr.Failure {
-	if string(c.req.Method) == "TRACE" {
+	switch string(c.req.Method) {
+	case "TRACE", "CONNECT":
+		// CONNECT would turn a pooled target connection into a tunnel.
 		return lberr.ErrMethodNotAllowed
+	}
+	if len(c.req.Host) > 0 && !h1.ValidHost(c.req.Host) {
+		return lberr.ErrMalformed
 	}
 	n := 0
 	for i := range c.req.Headers {
@@ -235,30 +253,16 @@ func (c *conn) check() *lberr.Failure {
 
 // fail answers with the load balancer's own error page.
 func (c *conn) fail(f *lberr.Failure, closeConn bool) {
-	c.writeError(f.Code, action.ErrorPage(f), closeConn)
+	c.respond(f.Code, "text/html", action.ErrorPage(f), "", "", closeConn)
 }
 
 // failStatus answers a request the parser refused.
 func (c *conn) failStatus(code int, msg string) {
-	f := &lberr.Failure{Code: code, Reason: "MalformedRequest", Msg: msg}
-	c.writeError(code, action.ErrorPage(f), true)
+	c.fail(&lberr.Failure{Code: code, Reason: "MalformedRequest", Msg: msg}, true)
 }
 
-func (c *conn) writeError(code int, body []byte, closeConn bool) {
-	b := appendStatusLine(c.wbuf[:0], code)
-	b = append(b, "Server: sluice\r\nContent-Type: text/html\r\nContent-Length: "...)
-	b = strconv.AppendInt(b, int64(len(body)), 10)
-	b = append(b, "\r\n"...)
-	if closeConn {
-		b = append(b, "Connection: close\r\n"...)
-	}
-	b = append(b, "\r\n"...)
-	b = append(b, body...)
-	c.wbuf = b[:0]
-	c.write(b)
-}
-
-// respond writes a response the load balancer makes itself.
+// respond writes a response the load balancer makes itself; a HEAD
+// request gets the head only.
 func (c *conn) respond(code int, ctype string, body []byte, hname, hval string, closeConn bool) {
 	b := appendStatusLine(c.wbuf[:0], code)
 	b = append(b, "Server: sluice\r\nContent-Type: "...)

@@ -136,7 +136,8 @@ func (c *conn) forward(snap *snapshot.Snapshot, l *snapshot.Listener, fa *snapsh
 			return !closeAfter && !hasBody
 		}
 		t.Begin()
-		keep, retry := c.exchange(snap, l, &ch, t, pool, uc, trace, closeAfter, reused && !retriedStale)
+		keep, retry := c.exchange(snap, l, &ch, t, pool, uc, trace, closeAfter,
+			reused && !retriedStale && action.Retryable(method(req.Method), hasBody))
 		t.End()
 		if retry {
 			// A kept-alive connection the target had closed: send the
@@ -407,11 +408,15 @@ func (c *conn) tunnel(uc *upstream.Conn, us *src) {
 	<-done
 }
 
-// rawWriter writes to the client without the per-write idle deadline: in a
-// tunnel the target side's idle timeout governs.
+// rawWriter writes to the client in a tunnel: each write must finish within
+// the idle timeout.
 type rawWriter struct{ c *conn }
 
-func (w rawWriter) Write(b []byte) (int, error) { return w.c.nc.Write(b) }
+func (w rawWriter) Write(b []byte) (int, error) {
+	// A client that stops reading must not pin the tunnel forever.
+	w.c.nc.SetWriteDeadline(time.Now().Add(w.c.e.o.IdleTimeout))
+	return w.c.nc.Write(b)
+}
 
 // appendRequestHead builds the head sent to the target.
 func (c *conn) appendRequestHead(b []byte, l *snapshot.Listener, trace string) []byte {
@@ -420,12 +425,12 @@ func (c *conn) appendRequestHead(b []byte, l *snapshot.Listener, trace string) [
 	b = append(b, ' ')
 	if len(req.Target) > 0 && req.Target[0] != '/' && len(req.Path) > 0 {
 		// absolute-form: targets get origin-form
-		b = append(b, req.Path...)
+		b = appendTarget(b, req.Path)
 		if len(req.Query) > 0 {
-			b = append(append(b, '?'), req.Query...)
+			b = appendTarget(append(b, '?'), req.Query)
 		}
 	} else {
-		b = append(b, req.Target...)
+		b = appendTarget(b, req.Target)
 	}
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = action.AppendHostHeader(b, str(req.Host), l)
@@ -439,7 +444,7 @@ func (c *conn) appendRequestHead(b []byte, l *snapshot.Listener, trace string) [
 			xff = append(xff, str(h.Value))
 			continue
 		}
-		if skipRequestHeader(h.Name) || listed && connectionListed(req.Headers, h.Name) {
+		if skipRequestHeader(h.Name) || listed && connectionListed(req.Headers, h.Name) || !h1.ForwardableName(h.Name) {
 			continue
 		}
 		if drop && !action.ValidHeaderName(str(h.Name)) {
@@ -517,3 +522,19 @@ func statusText(code int) string {
 	}
 	return "Status " + strconv.Itoa(code)
 }
+
+// appendTarget writes a request-target with spaces and control bytes (which
+// the parser accepts as SpaceInUri or AmbiguousUri) percent-encoded, so the
+// target cannot read the request line differently.
+func appendTarget(b, t []byte) []byte {
+	for _, ch := range t {
+		if ch <= ' ' || ch == 0x7f {
+			b = append(b, '%', hexUpper[ch>>4], hexUpper[ch&0xf])
+			continue
+		}
+		b = append(b, ch)
+	}
+	return b
+}
+
+const hexUpper = "0123456789ABCDEF"

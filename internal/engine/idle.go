@@ -21,12 +21,14 @@ const writeBufSize = 2 << 10
 
 // releaseBuf returns the read buffer to the pool when nothing is buffered.
 func (c *conn) releaseBuf() {
-	if c.in.buf == nil || c.in.r != c.in.w || len(c.in.buf) != readBufSize {
+	if c.in.buf == nil || c.in.r != c.in.w {
 		return
 	}
 	b := c.in.buf
 	c.in.buf, c.in.r, c.in.w = nil, 0, 0
-	readBufPool.Put(&b)
+	if len(b) == readBufSize {
+		readBufPool.Put(&b)
+	} // a buffer grown for a large head goes to the garbage collector
 	if cap(c.wbuf) <= 4*writeBufSize {
 		w := c.wbuf[:0]
 		writeBufPool.Put(&w)
@@ -84,7 +86,7 @@ func (c *conn) waitHot() int {
 		case n > 0:
 			c.in.last = time.Now()
 			return hotData
-		case !isTimeout(err):
+		case !isTimeout(err) || c.e.shutting.Load():
 			return hotClosed
 		}
 		// Quiet since the deadline was set, or only since the last

@@ -16,7 +16,7 @@ const (
 
 // checkRequest applies ALB's method and size limits before routing.
 func checkRequest(r *http.Request) *lberr.Failure {
-	if r.Method == http.MethodTrace {
+	if r.Method == http.MethodTrace || r.Method == http.MethodConnect {
 		return lberr.ErrMethodNotAllowed
 	}
 	if len(r.RequestURI) > maxRequestLine {

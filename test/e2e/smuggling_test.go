@@ -169,6 +169,39 @@ func TestDesyncMitigation(t *testing.T) {
 			want: allModes(want{statuses: []int{200}, got: []string{fwd("POST / HTTP/1.1", "", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\n\r\n")}}),
 		},
 		{
+			name: "lookalike framing header is not forwarded",
+			raw:  "POST / HTTP/1.1\r\n" + host + "Content-Length: 3\r\nTransfer_Encoding: chunked\r\n\r\nabc",
+			want: map[string]want{
+				"monitor":   {statuses: []int{200}, got: []string{fwd("POST / HTTP/1.1", "", "Content-Length: 3\r\n", "abc")}},
+				"defensive": {statuses: []int{200}, closed: true, got: []string{fwd("POST / HTTP/1.1", "", "Content-Length: 3\r\n", "abc")}},
+				"strictest": {statuses: []int{400}, closed: true},
+			},
+		},
+		{
+			name: "space in the URI is encoded for the target",
+			raw:  "GET /a b HTTP/1.1\r\n" + host + "\r\n",
+			want: map[string]want{
+				"monitor":   {statuses: []int{200}, got: []string{fwd("GET /a%20b HTTP/1.1", "", "", "")}},
+				"defensive": {statuses: []int{200}, got: []string{fwd("GET /a%20b HTTP/1.1", "", "", "")}},
+				"strictest": {statuses: []int{400}, closed: true},
+			},
+		},
+		{
+			name: "CONNECT is refused",
+			raw:  "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n",
+			want: allModes(want{statuses: []int{405}}),
+		},
+		{
+			name: "Host that is not host[:port]",
+			raw:  "GET / HTTP/1.1\r\nHost: evil.com/\x0bfoo\r\n\r\n",
+			want: allModes(want{statuses: []int{400}, closed: true}),
+		},
+		{
+			name: "HEAD gets an error without a body, and the connection stays in step",
+			raw:  "HEAD / HTTP/1.1\r\n" + host + "X-Forwarded-For: " + strings.Repeat("1.1.1.1, ", 30) + "1.1.1.1\r\n\r\n" + "GET /next HTTP/1.1\r\n" + host + "\r\n",
+			want: allModes(want{statuses: []int{463, 200}, got: []string{fwd("GET /next HTTP/1.1", "", "", "")}}),
+		},
+		{
 			name: "invalid chunk size stops the body",
 			raw:  "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
 			want: allModes(want{statuses: []int{400}, closed: true}),
@@ -237,7 +270,11 @@ func rawExchange(t *testing.T, addr, raw string, n int) ([]int, bool) {
 	var statuses []int
 	for i := 0; i < n; i++ {
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		resp, err := http.ReadResponse(br, nil)
+		var req *http.Request
+		if i == 0 && strings.HasPrefix(raw, "HEAD ") {
+			req = &http.Request{Method: "HEAD"} // a HEAD response has no body
+		}
+		resp, err := http.ReadResponse(br, req)
 		if err != nil {
 			break
 		}

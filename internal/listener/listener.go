@@ -38,8 +38,11 @@ type Socket struct {
 
 	mu      sync.Mutex
 	current *serving
-	closed  bool
-	done    chan struct{}
+	// retiring are engines replaced by Serve that are still finishing their
+	// connections; Close waits for them too.
+	retiring map[*serving]bool
+	closed   bool
+	done     chan struct{}
 }
 
 type serving struct {
@@ -110,12 +113,24 @@ func (s *Socket) Serve(e Engine) {
 	go e.Serve(v)
 	if old != nil {
 		old.view.Close()
-		go old.engine.Shutdown(context.Background())
+		s.mu.Lock()
+		if s.retiring == nil {
+			s.retiring = map[*serving]bool{}
+		}
+		s.retiring[old] = true
+		s.mu.Unlock()
+		go func() {
+			old.engine.Shutdown(context.Background())
+			s.mu.Lock()
+			delete(s.retiring, old)
+			s.mu.Unlock()
+		}()
 	}
 }
 
-// Close stops accepting and shuts the engine down gracefully; when ctx ends
-// first, it closes the remaining connections.
+// Close stops accepting and shuts the engine down gracefully, together with
+// any engine still retiring from an earlier Serve; when ctx ends first, it
+// closes the remaining connections.
 func (s *Socket) Close(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -123,17 +138,31 @@ func (s *Socket) Close(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
-	cur := s.current
+	all := []*serving{}
+	if s.current != nil {
+		all = append(all, s.current)
+	}
+	for r := range s.retiring {
+		all = append(all, r)
+	}
 	close(s.done)
 	s.mu.Unlock()
 	err := s.ln.Close()
-	if cur == nil {
-		return err
+	errs := make(chan error, len(all))
+	for _, sv := range all {
+		sv.view.Close()
+		go func() {
+			e := sv.engine.Shutdown(ctx)
+			if e != nil {
+				sv.engine.Close()
+			}
+			errs <- e
+		}()
 	}
-	cur.view.Close()
-	if e := cur.engine.Shutdown(ctx); e != nil {
-		cur.engine.Close()
-		return e
+	for range all {
+		if e := <-errs; e != nil {
+			err = e
+		}
 	}
 	return err
 }

@@ -64,6 +64,14 @@ type Server struct {
 	fileMu   sync.Mutex
 	lastFile []byte // the config file's content as last loaded
 
+	// closing counts removed listeners still draining; Shutdown waits for
+	// them.
+	closing sync.WaitGroup
+	// drainCtx bounds their draining; Shutdown cancels it when its own
+	// deadline passes.
+	drainCtx    context.Context
+	drainCancel context.CancelFunc
+
 	mu      sync.Mutex // serialises Apply and Shutdown
 	sockets map[string]*socket
 	closed  bool
@@ -116,6 +124,7 @@ func New(o Options) (*Server, error) {
 		keyring:  kr,
 		sockets:  map[string]*socket{},
 	}
+	s.drainCtx, s.drainCancel = context.WithCancel(context.Background())
 	s.proxy = proxy.New(&s.cur, o.Clock, o.Logger)
 	return s, nil
 }
@@ -174,7 +183,11 @@ func (s *Server) Apply(cfg *config.Config) error {
 		if _, ok := snap.Listeners[addr]; !ok {
 			delete(s.sockets, addr)
 			s.log.Info("listener removed; draining its connections", "addr", addr)
-			go sk.s.Close(context.Background())
+			s.closing.Add(1)
+			go func() {
+				defer s.closing.Done()
+				sk.s.Close(s.drainCtx)
+			}()
 		}
 	}
 	s.health.Sync(snap.Health)
@@ -259,6 +272,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				errs <- err
 			}
 		}()
+	}
+	// Removed listeners still draining get the same deadline.
+	drained := make(chan struct{})
+	go func() { s.closing.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		s.drainCancel()
 	}
 	wg.Wait()
 	close(errs)

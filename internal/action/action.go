@@ -8,6 +8,7 @@
 package action
 
 import (
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -359,4 +360,21 @@ func setsCookie(setCookies []string, name string) bool {
 		}
 	}
 	return false
+}
+
+// ConnectFailed handles a target that could not be connected to on the
+// request path: the target is taken out at once (passive health checking)
+// and, when retry allows (an idempotent request without a body, not retried
+// yet), another target of the same group is returned to send the request
+// to; otherwise nil.
+func ConnectFailed(route *snapshot.Route, t *target.Target, err error, now time.Time, log *slog.Logger, retry bool) *target.Target {
+	t.Eject(now, "Connection to target failed: "+err.Error())
+	log.Warn("target connection failed", "target_group", route.Group.Name, "target", t.Addr, "err", err)
+	if !retry {
+		return nil
+	}
+	if next, _ := route.Group.Group.Pick(t); next != nil && next != t {
+		return next
+	}
+	return nil
 }

@@ -123,13 +123,10 @@ func (c *conn) forward(snap *snapshot.Snapshot, l *snapshot.Listener, fa *snapsh
 		uc, reused, err := pool.GetConn(context.Background(), c.id)
 		if err != nil {
 			if lberr.IsConnectFailure(err) {
-				t.Eject(c.e.o.Clock.Now(), "Connection to target failed: "+err.Error())
-				c.e.o.Log.Warn("target connection failed", "target_group", ch.Route.Group.Name, "target", t.Addr, "err", err)
-				if !retriedConnect && action.Retryable(method(req.Method), hasBody) {
-					if t2, _ := ch.Route.Group.Group.Pick(t); t2 != nil && t2 != t {
-						retriedConnect, t = true, t2
-						continue
-					}
+				retry := !retriedConnect && action.Retryable(method(req.Method), hasBody)
+				if next := action.ConnectFailed(ch.Route, t, err, c.e.o.Clock.Now(), c.e.o.Log, retry); next != nil {
+					retriedConnect, t = true, next
+					continue
 				}
 			}
 			c.fail(lberr.Classify(err), closeAfter || hasBody)

@@ -180,17 +180,14 @@ func (roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 func (p *Proxy) targetError(w http.ResponseWriter, r *http.Request, err error) {
 	fw := r.Context().Value(ctxKey{}).(*forward)
 	if lberr.IsConnectFailure(err) {
-		fw.target.Eject(p.clock.Now(), "Connection to target failed: "+err.Error())
-		p.log.Warn("target connection failed", "target_group", fw.route.Group.Name, "target", fw.target.Addr, "err", err)
-		if !fw.retried && action.Retryable(fw.in.Method, fw.in.ContentLength != 0 || (fw.in.Body != nil && fw.in.Body != http.NoBody)) {
-			if t, _ := fw.route.Group.Group.Pick(fw.target); t != nil && t != fw.target {
-				fw.retried = true
-				fw.target.End()
-				fw.target, fw.pool = t, fw.route.Pools[t]
-				t.Begin()
-				p.rp.ServeHTTP(w, fw.in)
-				return
-			}
+		retry := !fw.retried && action.Retryable(fw.in.Method, fw.in.ContentLength != 0 || (fw.in.Body != nil && fw.in.Body != http.NoBody))
+		if t := action.ConnectFailed(fw.route, fw.target, err, p.clock.Now(), p.log, retry); t != nil {
+			fw.retried = true
+			fw.target.End()
+			fw.target, fw.pool = t, fw.route.Pools[t]
+			t.Begin()
+			p.rp.ServeHTTP(w, fw.in)
+			return
 		}
 	}
 	f := lberr.Classify(err)

@@ -101,13 +101,19 @@ func (t *Target) Health() *Health { return t.health.Load() }
 // start clock: entering healthy starts it, leaving healthy clears it.
 func (t *Target) SetHealth(h Health) (old *Health) {
 	old = t.health.Swap(&h)
+	t.noteSlowStart(old, &h)
+	return old
+}
+
+// noteSlowStart keeps the slow start clock: entering healthy starts it,
+// leaving healthy clears it.
+func (t *Target) noteSlowStart(old, h *Health) {
 	switch {
 	case h.State == StateHealthy && old.State != StateHealthy:
 		t.healthySince.Store(h.Since.UnixNano())
 	case h.State != StateHealthy:
 		t.healthySince.Store(0)
 	}
-	return old
 }
 
 // CompareAndSetHealth publishes h only if the current value is still old.
@@ -115,12 +121,7 @@ func (t *Target) CompareAndSetHealth(old *Health, h Health) bool {
 	if !t.health.CompareAndSwap(old, &h) {
 		return false
 	}
-	switch {
-	case h.State == StateHealthy && old.State != StateHealthy:
-		t.healthySince.Store(h.Since.UnixNano())
-	case h.State != StateHealthy:
-		t.healthySince.Store(0)
-	}
+	t.noteSlowStart(old, &h)
 	return true
 }
 

@@ -58,7 +58,7 @@ func Classify(err error) *Failure {
 		return ErrClientClosed
 	}
 	dial := isDial(err)
-	if isTimeout(err) {
+	if IsTimeout(err) {
 		if dial {
 			return ErrTargetConnTimeout
 		}
@@ -90,7 +90,9 @@ func isDial(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-func isTimeout(err error) bool {
+// IsTimeout reports whether err is a deadline passing: a network timeout,
+// an expired deadline, or an expired context.
+func IsTimeout(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicelb/sluice/internal/lberr"
 	"github.com/sluicelb/sluice/internal/target"
 )
 
@@ -222,7 +223,4 @@ func (c *conn) Close() error {
 	return c.Conn.Close()
 }
 
-func isTimeout(err error) bool {
-	ne, ok := err.(net.Error)
-	return ok && ne.Timeout()
-}
+func isTimeout(err error) bool { return lberr.IsTimeout(err) }

@@ -11,30 +11,33 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
-	"sort"
+	"net"
+	"slices"
 	"strings"
+	"time"
 )
 
 // LoadFiles reads a PEM certificate (leaf first, optionally followed by its
-// chain), an unencrypted PEM key and an optional PEM chain file.
+// chain), an unencrypted PEM key and an optional PEM chain file, and checks
+// them as Check does. Every problem but the validity window refuses the
+// files; an expired or not yet valid certificate loads, since refusing it
+// would not serve anything better (callers warn about expiry).
 func LoadFiles(certFile, keyFile, chainFile string) (*tls.Certificate, error) {
-	certPEM, err := os.ReadFile(certFile)
-	if err != nil {
-		return nil, fmt.Errorf("reading certificate: %w", err)
-	}
-	if chainFile != "" {
-		chain, err := os.ReadFile(chainFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading chain: %w", err)
+	b, problems := CheckFiles(certFile, keyFile, chainFile, time.Now())
+	var errs []error
+	for _, p := range problems {
+		if !p.Warning && !p.Validity {
+			errs = append(errs, p)
 		}
-		certPEM = append(append(certPEM, '\n'), chain...)
 	}
-	keyPEM, err := os.ReadFile(keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("reading private key: %w", err)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
-	c, err := tls.X509KeyPair(certPEM, keyPEM)
+	certPEM := b.Cert
+	if len(b.Chain) > 0 {
+		certPEM = append(append(append([]byte(nil), certPEM...), '\n'), b.Chain...)
+	}
+	c, err := tls.X509KeyPair(certPEM, b.Key)
 	if err != nil {
 		return nil, fmt.Errorf("%s and %s: %w", certFile, keyFile, err)
 	}
@@ -46,11 +49,11 @@ func LoadFiles(certFile, keyFile, chainFile string) (*tls.Certificate, error) {
 	return &c, nil
 }
 
-// Selector picks a listener's certificate for each handshake. It is
-// immutable; a change of certificates builds a new Selector.
+// Selector picks a listener's certificate for each handshake from a fixed
+// list. It is immutable; a change of certificates builds a new Selector.
 type Selector struct {
-	def    *tls.Certificate
-	ranked []*tls.Certificate // ECDSA first, larger key, later expiry
+	def  *tls.Certificate
+	list []*tls.Certificate
 }
 
 // NewSelector returns a selector over certs; certs[0] is the default.
@@ -63,9 +66,53 @@ func NewSelector(certs []*tls.Certificate) (*Selector, error) {
 			return nil, errors.New("certificate without parsed leaf")
 		}
 	}
-	ranked := append([]*tls.Certificate(nil), certs...)
-	sort.SliceStable(ranked, func(i, j int) bool { return better(ranked[i], ranked[j]) })
-	return &Selector{def: certs[0], ranked: ranked}, nil
+	return &Selector{def: certs[0], list: append([]*tls.Certificate(nil), certs...)}, nil
+}
+
+// GetCertificate is a tls.Config.GetCertificate callback.
+func (s *Selector) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if c := Choose(hello, ServerName(hello), s.list); c != nil {
+		return c, nil
+	}
+	return s.def, nil
+}
+
+// Default returns the listener's default certificate.
+func (s *Selector) Default() *tls.Certificate { return s.def }
+
+// ServerName returns the client's SNI name in the form certificates are
+// matched against: lower case, without a trailing dot.
+func ServerName(hello *tls.ClientHelloInfo) string {
+	return strings.TrimSuffix(strings.ToLower(hello.ServerName), ".")
+}
+
+// Choose returns the certificate ALB would serve for name (as ServerName
+// returns it) among candidates, or nil when none covers it: an exact name
+// beats a wildcard; within each, ECDSA beats RSA, then the larger key, then
+// the later expiry. Only certificates the client supports are chosen. Every
+// candidate must have its Leaf parsed.
+func Choose(hello *tls.ClientHelloInfo, name string, candidates []*tls.Certificate) *tls.Certificate {
+	if name == "" {
+		return nil
+	}
+	for _, wildcard := range []bool{false, true} {
+		var best *tls.Certificate
+		for _, c := range candidates {
+			if c == nil || c.Leaf == nil || !matchesName(c.Leaf, name, wildcard) {
+				continue
+			}
+			if best != nil && !better(c, best) {
+				continue
+			}
+			if hello.SupportsCertificate(c) == nil {
+				best = c
+			}
+		}
+		if best != nil {
+			return best
+		}
+	}
+	return nil
 }
 
 func better(a, b *tls.Certificate) bool {
@@ -91,26 +138,12 @@ func keyRank(c *tls.Certificate) (kind, bits int) {
 	return 0, 0
 }
 
-// GetCertificate is a tls.Config.GetCertificate callback.
-func (s *Selector) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	name := strings.TrimSuffix(strings.ToLower(hello.ServerName), ".")
-	if name != "" {
-		// An exact name beats a wildcard; within each, the ranking decides.
-		for _, wildcard := range []bool{false, true} {
-			for _, c := range s.ranked {
-				if matchesName(c.Leaf, name, wildcard) && hello.SupportsCertificate(c) == nil {
-					return c, nil
-				}
-			}
-		}
-	}
-	return s.def, nil
-}
-
-// Default returns the listener's default certificate.
-func (s *Selector) Default() *tls.Certificate { return s.def }
-
 func matchesName(leaf *x509.Certificate, name string, wildcard bool) bool {
+	if ip := net.ParseIP(name); ip != nil {
+		// A client connecting by address sends no SNI; callers pass the
+		// local address instead, matched against the IP SANs.
+		return !wildcard && slices.ContainsFunc(leaf.IPAddresses, ip.Equal)
+	}
 	for _, n := range leaf.DNSNames {
 		n = strings.ToLower(n)
 		if !wildcard && n == name {

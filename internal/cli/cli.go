@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sluicelb/sluice/internal/certmgr"
 	"github.com/sluicelb/sluice/internal/clock"
 	"github.com/sluicelb/sluice/internal/config"
 	"github.com/sluicelb/sluice/internal/server"
@@ -30,6 +31,8 @@ Usage:
   sluice serve -c FILE      run the load balancers in FILE; reload on change or SIGHUP
   sluice validate -c FILE   check FILE as serve would, without serving
   sluice demo               an HTTPS load balancer in front of two demo backends
+  sluice cert check FILES   check PEM certificate and key files as an import would
+  sluice ca export          print the local CA's root certificate and how to trust it
   sluice version            print the version
 
 Run "sluice COMMAND -h" for a command's flags.
@@ -49,6 +52,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = validate(args[1:], stdout)
 	case "demo":
 		err = runDemo(args[1:], stdout, stderr)
+	case "cert":
+		err = certCommand(args[1:], stdout, stderr)
+	case "ca":
+		err = caCommand(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "sluice", Version)
 	case "help", "-h", "--help":
@@ -136,6 +143,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 func validate(args []string, stdout io.Writer) error {
 	fs := newFlagSet("validate", stdout)
 	file := fs.String("c", "", "config file (required)")
+	dataDir := fs.String("data-dir", DefaultDataDir(), "folder for state that survives restarts (read only here)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -146,9 +154,18 @@ func validate(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Compile too (certificates, patterns), as serve would, without
-	// registering anything.
-	if _, err := snapshot.Prepare(cfg, snapshot.Env{Clock: clock.Real{}}); err != nil {
+	// Compile too (certificate files, patterns), as serve would, without
+	// registering or issuing anything.
+	cm, err := certmgr.New(certmgr.Options{DataDir: *dataDir, Logger: slog.New(slog.NewTextHandler(stdout, nil))})
+	if err != nil {
+		return err
+	}
+	defer cm.Close()
+	set, err := cm.Prepare(cfg)
+	if err == nil {
+		_, err = snapshot.Prepare(cfg, snapshot.Env{Clock: clock.Real{}, Certificates: set})
+	}
+	if err != nil {
 		var ce *config.Error
 		if errors.As(err, &ce) {
 			return err

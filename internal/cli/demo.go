@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/sluicelb/sluice/internal/certs"
+	"github.com/sluicelb/sluice/internal/certmgr"
 	"github.com/sluicelb/sluice/internal/demo"
 	"github.com/sluicelb/sluice/internal/server"
 )
@@ -46,9 +46,11 @@ target_groups:
       load_balancing_algorithm: round_robin
       deregistration_delay: 10s
 certificates:
+  # Issued and renewed by sluice's local CA; "sluice ca export" prints its
+  # root so that browsers and curl can trust it.
   - name: localhost
-    cert_file: localhost.pem
-    key_file: localhost.key
+    source: internal
+    domains: [localhost, 127.0.0.1, "::1"]
 `
 
 func runDemo(args []string, stdout, stderr io.Writer) error {
@@ -75,8 +77,8 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		backends = append(backends, b)
 	}
 	dir := filepath.Join(c.dataDir, "demo")
-	if err := ensureDemoCert(dir); err != nil {
-		return fmt.Errorf("making a certificate for localhost: %w", err)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
 	}
 	file := filepath.Join(dir, "sluice.yaml")
 	cfg := fmt.Sprintf(demoConfig, *httpPort, *httpsPort, *addr, port(backends[0].Addr), port(backends[1].Addr))
@@ -101,34 +103,32 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		srv.Shutdown(context.Background())
 		return err
 	}
+	root, err := certmgr.RootPEM(context.Background(), certmgr.FileStorage(c.dataDir))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "root.pem"), root, 0o644)
+	}
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return fmt.Errorf("local CA: %w", err)
+	}
 	fmt.Fprintf(stdout, `sluice demo is running.
 
   Open   https://localhost:%[2]d/        (the page says which backend answered; reload to see round robin)
          https://localhost:%[2]d/chat    (a WebSocket chat through wss://)
          http://localhost:%[1]d/         (redirects to HTTPS)
-  curl   curl -k https://localhost:%[2]d/
+  curl   curl --cacert %[6]s https://localhost:%[2]d/
 
   Backends:  backend-1 on %[3]s, backend-2 on %[4]s
              make one fail its health check:  curl -X POST http://%[3]s/health/fail
   Config:    %[5]s  (edit it; sluice reloads on save)
 
-The certificate is self-signed for localhost, so the browser warns once.
+The certificate comes from sluice's local CA, whose root is %[6]s.
+Browsers warn until you trust that root: "sluice ca export" says how.
 Press Ctrl-C to stop.
-`, *httpPort, *httpsPort, backends[0].Addr, backends[1].Addr, file)
+`, *httpPort, *httpsPort, backends[0].Addr, backends[1].Addr, file, filepath.Join(dir, "root.pem"))
 	return runUntilSignal(srv, log, c.shutdown, func(ctx context.Context, reload <-chan struct{}) {
 		srv.Watch(ctx, file, time.Second, reload)
 	})
-}
-
-// ensureDemoCert keeps a localhost certificate in dir that is valid for at
-// least another week.
-func ensureDemoCert(dir string) error {
-	certFile, keyFile := filepath.Join(dir, "localhost.pem"), filepath.Join(dir, "localhost.key")
-	if c, err := certs.LoadFiles(certFile, keyFile, ""); err == nil && time.Until(c.Leaf.NotAfter) > 7*24*time.Hour {
-		return nil
-	}
-	_, _, err := certs.WriteSelfSigned(dir, "localhost", []string{"localhost", "127.0.0.1", "::1"}, 90*24*time.Hour)
-	return err
 }
 
 func port(hostport string) int {

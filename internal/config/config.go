@@ -68,6 +68,10 @@ type LoadBalancer struct {
 	// HTTP2Enabled offers HTTP/2 to clients on HTTPS listeners. Nil means
 	// true.
 	HTTP2Enabled *bool `yaml:"http2_enabled"`
+	// XAmznTLSVersionAndCipherSuite adds X-Amzn-Tls-Version and
+	// X-Amzn-Tls-Cipher-Suite to requests received on HTTPS listeners.
+	// Default false.
+	XAmznTLSVersionAndCipherSuite bool `yaml:"x_amzn_tls_version_and_cipher_suite"`
 	// Listeners is the load balancer's listeners; at least one.
 	Listeners []Listener `yaml:"listeners"`
 }
@@ -87,6 +91,9 @@ type Listener struct {
 	// SSLPolicy names an AWS security policy. Empty means
 	// ELBSecurityPolicy-TLS13-1-2-2021-06. HTTPS only.
 	SSLPolicy string `yaml:"ssl_policy"`
+	// MutualAuthentication asks clients for certificates. Nil means mode
+	// off. HTTPS only.
+	MutualAuthentication *MutualAuthentication `yaml:"mutual_authentication"`
 	// Rules are evaluated by ascending priority; the first match wins.
 	Rules []Rule `yaml:"rules"`
 	// DefaultActions run when no rule matches. Required.
@@ -331,17 +338,4 @@ type UnhealthyStateRouting struct {
 	MinimumHealthyTargetsCount int `yaml:"minimum_healthy_targets_count"`
 	// MinimumHealthyTargetsPercentage is 0 (off, the default) to 100.
 	MinimumHealthyTargetsPercentage int `yaml:"minimum_healthy_targets_percentage"`
-}
-
-// Certificate is a named certificate source.
-type Certificate struct {
-	// Name is referenced from listeners.
-	Name string `yaml:"name"`
-	// CertFile is a PEM file with the leaf certificate, optionally followed
-	// by its chain. Relative paths resolve against the config's folder.
-	CertFile string `yaml:"cert_file"`
-	// KeyFile is the unencrypted PEM private key.
-	KeyFile string `yaml:"key_file"`
-	// ChainFile is an optional PEM file with intermediate certificates.
-	ChainFile string `yaml:"chain_file"`
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"github.com/sluicelb/sluice/internal/certs"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -30,7 +31,7 @@ func TestExample(t *testing.T) {
 		{"desync", lb.DesyncMitigationMode, "defensive"},
 		{"http2", *lb.HTTP2Enabled, true},
 		{"http ssl_policy", http.SSLPolicy, ""},
-		{"https ssl_policy", https.SSLPolicy, DefaultSSLPolicy},
+		{"https ssl_policy", https.SSLPolicy, certs.DefaultPolicy},
 		{"redirect", *http.DefaultActions[0].Redirect, RedirectConfig{
 			Protocol: "HTTPS", Host: "#{host}", Port: "8443", Path: "/#{path}", Query: new("#{query}"), StatusCode: "HTTP_301"}},
 		{"rule 10 shorthand kept", https.Rules[0].Actions[0].TargetGroup, "api"},

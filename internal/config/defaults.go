@@ -2,6 +2,7 @@ package config
 
 import (
 	"cmp"
+	"github.com/sluicelb/sluice/internal/certs"
 	"slices"
 	"time"
 )
@@ -42,7 +43,10 @@ func (c *Config) ApplyDefaults() {
 		for j := range lb.Listeners {
 			l := &lb.Listeners[j]
 			if l.Protocol == "HTTPS" && l.SSLPolicy == "" {
-				l.SSLPolicy = DefaultSSLPolicy
+				l.SSLPolicy = certs.DefaultPolicy
+			}
+			if m := l.MutualAuthentication; m != nil && m.Mode == "" {
+				m.Mode = MTLSOff
 			}
 			lp := index(index("load_balancers", i)+".listeners", j)
 			c.applyActionDefaults(l.DefaultActions, lp+".default_actions")
@@ -53,6 +57,56 @@ func (c *Config) ApplyDefaults() {
 	}
 	for i := range c.TargetGroups {
 		c.TargetGroups[i].applyDefaults()
+	}
+	for i := range c.Certificates {
+		c.certificateDefaults(&c.Certificates[i])
+	}
+}
+
+// certificateDefaults fills a certificate source's defaults. The default
+// challenges depend on the listeners: http-01 when an HTTP listener exists,
+// tls-alpn-01 when an HTTPS listener serves the certificate.
+func (c *Config) certificateDefaults(cert *Certificate) {
+	src := cert.SourceOrDefault()
+	if src != SourceInternal && src != SourceACME {
+		return
+	}
+	if cert.KeyType == "" {
+		cert.KeyType = DefaultKeyType
+	}
+	if src == SourceInternal {
+		if cert.Lifetime == 0 {
+			cert.Lifetime = DefaultInternalLifetime
+		}
+		return
+	}
+	if len(cert.Challenges) == 0 {
+		if cert.DNS != nil {
+			cert.Challenges = []string{ChallengeDNS01}
+		} else {
+			v := validator{c: c}
+			if v.hasHTTPListener() {
+				cert.Challenges = append(cert.Challenges, ChallengeHTTP01)
+			}
+			if v.servedOnHTTPS(cert.Name) {
+				cert.Challenges = append(cert.Challenges, ChallengeTLSALPN01)
+			}
+		}
+	}
+	if d := cert.DNS; d != nil {
+		switch d.Provider {
+		case DNSProviderRFC2136:
+			if d.TSIGAlgorithm == "" {
+				d.TSIGAlgorithm = DefaultTSIGAlgorithm
+			}
+		case DNSProviderExec:
+			if d.CommandTimeout == 0 {
+				d.CommandTimeout = Duration(2 * time.Minute)
+			}
+		}
+		if d.PropagationTimeout == 0 {
+			d.PropagationTimeout = DefaultPropagationTimeout
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/sluicelb/sluice/internal/certs"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -134,28 +135,6 @@ func isAlnum(r rune) bool {
 	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
 }
 
-func (v *validator) certificates() {
-	seen := map[string]string{}
-	for i, cert := range v.c.Certificates {
-		p := index("certificates", i)
-		switch prev, dup := seen[cert.Name]; {
-		case cert.Name == "":
-			v.missing(p+".name", "give every certificate a name to refer to it from listeners")
-		case dup:
-			v.bad(p+".name", cert.Name, "is already the name of %s; names must be unique", prev)
-		default:
-			seen[cert.Name] = p
-			v.certs[cert.Name] = true
-		}
-		if cert.CertFile == "" {
-			v.missing(p+".cert_file", "name the PEM file holding the certificate")
-		}
-		if cert.KeyFile == "" {
-			v.missing(p+".key_file", "name the PEM file holding the private key")
-		}
-	}
-}
-
 func (v *validator) loadBalancers() {
 	names := map[string]string{}
 	var bound []boundListener
@@ -230,12 +209,9 @@ func (v *validator) listener(l *Listener, p string) (boundListener, bool) {
 				v.bad(index(p+".certificates", k), name, "names no certificate; define it under certificates or fix the name")
 			}
 		}
-		if _, known := LookupSSLPolicy(l.SSLPolicy); !known {
-			names := make([]string, len(SSLPolicies))
-			for i, sp := range SSLPolicies {
-				names[i] = sp.Name
-			}
-			v.bad(p+".ssl_policy", l.SSLPolicy, "is not a known security policy; use one of %s", strings.Join(names, ", "))
+		v.mutualAuthentication(l.MutualAuthentication, p+".mutual_authentication")
+		if _, known := certs.LookupPolicy(l.SSLPolicy); !known {
+			v.bad(p+".ssl_policy", l.SSLPolicy, "is not a known security policy; use one of %s", strings.Join(certs.PolicyNames(), ", "))
 		}
 	case "HTTP":
 		if len(l.Certificates) > 0 {
@@ -243,6 +219,9 @@ func (v *validator) listener(l *Listener, p string) (boundListener, bool) {
 		}
 		if l.SSLPolicy != "" {
 			v.bad(p+".ssl_policy", l.SSLPolicy, "is only for HTTPS listeners; remove it or make the listener HTTPS")
+		}
+		if l.MutualAuthentication != nil {
+			v.add(p+".mutual_authentication", "", "is only for HTTPS listeners; remove it or make the listener HTTPS")
 		}
 	}
 	v.rules(l, p)

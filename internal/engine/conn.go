@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -55,6 +56,10 @@ type conn struct {
 	wArmed time.Time // the write deadline currently set
 	// idleSince is when the connection last started waiting for a request.
 	idleSince time.Time
+	// tlsHdr is the header block the load balancer adds for this TLS
+	// connection (X-Amzn-Tls-*, X-Amzn-Mtls-*), built for tlsHdrFor.
+	tlsHdr    []byte
+	tlsHdrFor snapshot.TLSHeaders
 }
 
 func newConn(e *Engine, nc net.Conn) *conn {
@@ -201,6 +206,14 @@ func (c *conn) handle() bool {
 		c.fail(f, closeConn)
 		return !closeConn
 	}
+	if l.ACMEChallenge != nil && string(req.Method) == "GET" && bytes.HasPrefix(req.Path, acmePath) {
+		// ACME HTTP-01 validation comes before any rule, as the CA must
+		// see the key authorization whatever the rules say.
+		if body, ok := l.ACMEChallenge(str(req.Host), str(req.Path)); ok {
+			c.respond(http.StatusOK, "text/plain", body, "", "", true)
+			return false
+		}
+	}
 	view := &c.view
 	*view = router.Request{
 		Method:   method(req.Method),
@@ -225,6 +238,8 @@ func (c *conn) handle() bool {
 	}
 	return !closeAfter && !hasBody
 }
+
+var acmePath = []byte("/.well-known/acme-challenge/")
 
 // check applies ALB's method, Host and X-Forwarded-For limits; the parser
 // already enforced the size limits.

@@ -111,7 +111,12 @@ func (e *Engine) serve(nc net.Conn) {
 			nc.Close()
 			return
 		}
-		if tc.ConnectionState().NegotiatedProtocol == "h2" {
+		switch tc.ConnectionState().NegotiatedProtocol {
+		case acmeTLSProtocol:
+			// A TLS-ALPN-01 validation: the handshake was the answer.
+			nc.Close()
+			return
+		case "h2":
 			if e.h2l == nil || !e.h2l.push(nc) {
 				nc.Close()
 			}
@@ -224,3 +229,7 @@ func (l *chanListener) Close() error {
 }
 
 func (l *chanListener) Addr() net.Addr { return &net.TCPAddr{} }
+
+// acmeTLSProtocol is the ALPN protocol of ACME TLS-ALPN-01 validation
+// (RFC 8737); such a connection carries no requests.
+const acmeTLSProtocol = "acme-tls/1"

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"net/http"
 	"strconv"
@@ -415,6 +416,24 @@ func (w rawWriter) Write(b []byte) (int, error) {
 	return w.c.nc.Write(b)
 }
 
+// tlsHeaders returns the headers the listener adds for the connection's
+// TLS session, built once per connection and settings.
+func (c *conn) tlsHeaders(l *snapshot.Listener) []byte {
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok || l.TLSHeaders == (snapshot.TLSHeaders{}) {
+		return nil
+	}
+	if c.tlsHdr == nil || c.tlsHdrFor != l.TLSHeaders {
+		cs := tc.ConnectionState()
+		b := []byte{}
+		for _, h := range action.TLSHeaders(&cs, action.TLSHeaderOptions(l.TLSHeaders)) {
+			b = append(append(append(append(b, h.Name...), ": "...), h.Value...), "\r\n"...)
+		}
+		c.tlsHdr, c.tlsHdrFor = b, l.TLSHeaders
+	}
+	return c.tlsHdr
+}
+
 // appendRequestHead builds the head sent to the target.
 func (c *conn) appendRequestHead(b []byte, l *snapshot.Listener, trace string) []byte {
 	req := &c.req
@@ -444,11 +463,12 @@ func (c *conn) appendRequestHead(b []byte, l *snapshot.Listener, trace string) [
 		if skipRequestHeader(h.Name) || listed && connectionListed(req.Headers, h.Name) || !h1.ForwardableName(h.Name) {
 			continue
 		}
-		if drop && !action.ValidHeaderName(str(h.Name)) {
+		if drop && !action.ValidHeaderName(str(h.Name)) || action.IsLBTLSHeader(h.Name) {
 			continue
 		}
 		b = appendHeader(b, h.Name, h.Value)
 	}
+	b = append(b, c.tlsHeaders(l)...)
 	c.xff = xff[:0]
 	if v, ok := action.XFF(l.LB, xff, c.clientIP, c.clientIPPort); ok {
 		b = append(append(append(b, "X-Forwarded-For: "...), v...), "\r\n"...)

@@ -5,6 +5,7 @@ import (
 	"net/http/httputil"
 
 	"github.com/sluicelb/sluice/internal/action"
+	"github.com/sluicelb/sluice/internal/snapshot"
 )
 
 // rewrite turns the client's request into the target's: address, Host,
@@ -24,11 +25,14 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	out.Header["X-Forwarded-Proto"] = []string{l.Scheme()}
 	out.Header["X-Forwarded-Port"] = []string{l.PortStr}
 	out.Header["X-Amzn-Trace-Id"] = []string{fw.trace}
-	if l.LB.DropInvalidHeaderFields {
-		for k := range out.Header {
-			if !action.ValidHeaderName(k) {
-				delete(out.Header, k)
-			}
+	for k := range out.Header {
+		if action.IsLBTLSHeader([]byte(k)) || l.LB.DropInvalidHeaderFields && !action.ValidHeaderName(k) {
+			delete(out.Header, k)
+		}
+	}
+	if pr.In.TLS != nil && l.TLSHeaders != (snapshot.TLSHeaders{}) {
+		for _, h := range action.TLSHeaders(pr.In.TLS, action.TLSHeaderOptions(l.TLSHeaders)) {
+			out.Header[h.Name] = []string{h.Value}
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -104,6 +105,15 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *snapshot.Snapsh
 	}
 	if keepAliveExpired(r, l) {
 		w.Header().Set("Connection", "close")
+	}
+	if l.ACMEChallenge != nil && r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/.well-known/acme-challenge/") {
+		// ACME HTTP-01 validation comes before any rule.
+		if body, ok := l.ACMEChallenge(r.Host, r.URL.Path); ok {
+			w.Header().Set("Content-Type", "text/plain")
+			w.Header().Set("Server", "sluice")
+			w.Write(body)
+			return
+		}
 	}
 	client, _ := netip.ParseAddrPort(r.RemoteAddr)
 	path := r.URL.RawPath

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sluicelb/sluice/internal/balancer"
+	"github.com/sluicelb/sluice/internal/certmgr"
 	"github.com/sluicelb/sluice/internal/clock"
 	"github.com/sluicelb/sluice/internal/config"
 	"github.com/sluicelb/sluice/internal/engine"
@@ -44,6 +45,9 @@ type Options struct {
 	// own, the default) or "nethttp" (Go's net/http server). HTTP/2 is
 	// always served by net/http.
 	Engine string
+	// Certs configures the certificate manager; DataDir, Logger and Clock
+	// are filled from the fields above when zero.
+	Certs certmgr.Options
 }
 
 // Engines lists the values Options.Engine accepts.
@@ -60,6 +64,7 @@ type Server struct {
 	health   *health.Manager
 	keyring  *balancer.Keyring
 	proxy    *proxy.Proxy
+	certs    *certmgr.Manager
 
 	fileMu   sync.Mutex
 	lastFile []byte // the config file's content as last loaded
@@ -114,7 +119,22 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	co := o.Certs
+	if co.DataDir == "" {
+		co.DataDir = o.DataDir
+	}
+	if co.Logger == nil {
+		co.Logger = o.Logger
+	}
+	if co.Clock == nil {
+		co.Clock = o.Clock
+	}
+	cm, err := certmgr.New(co)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
+		certs:    cm,
 		engine:   o.Engine,
 		log:      o.Logger,
 		clock:    o.Clock,
@@ -144,7 +164,11 @@ func (s *Server) Apply(cfg *config.Config) error {
 	if s.closed {
 		return errors.New("server is shut down")
 	}
-	prep, err := snapshot.Prepare(cfg, snapshot.Env{Registry: s.registry, Pools: s.pools, Keyring: s.keyring, Clock: s.clock})
+	certs, err := s.certs.Prepare(cfg)
+	if err != nil {
+		return err
+	}
+	prep, err := snapshot.Prepare(cfg, snapshot.Env{Registry: s.registry, Pools: s.pools, Keyring: s.keyring, Clock: s.clock, Certificates: certs})
 	if err != nil {
 		return err
 	}
@@ -165,6 +189,9 @@ func (s *Server) Apply(cfg *config.Config) error {
 		}
 		opened[addr] = ls
 	}
+	// Sources start before the snapshot that uses them is published; the
+	// sockets are bound, so ACME challenges can already be answered.
+	s.certs.Commit(certs)
 	snap := prep.Commit()
 	s.cur.Store(snap)
 	for addr, l := range snap.Listeners {
@@ -284,6 +311,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	wg.Wait()
 	close(errs)
 	s.health.Close()
+	s.certs.Close()
 	s.registry.Close()
 	s.pools.CloseIdle()
 	return errors.Join(collect(errs)...)

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -49,25 +50,12 @@ func Prepare(cfg *config.Config, env Env) (*Prepared, error) {
 			return nil, fmt.Errorf("target_groups[%d] (%s): %w", i, cfg.TargetGroups[i].Name, err)
 		}
 	}
-	loaded := map[string]*tls.Certificate{}
-	for i, c := range cfg.Certificates {
-		chain := ""
-		if c.ChainFile != "" {
-			chain = cfg.Resolve(c.ChainFile)
-		}
-		tc, err := certs.LoadFiles(cfg.Resolve(c.CertFile), cfg.Resolve(c.KeyFile), chain)
-		if err != nil {
-			return nil, cfg.FieldError(fmt.Sprintf("certificates[%d].cert_file", i), c.CertFile,
-				fmt.Sprintf("certificate %q cannot be used: %v", c.Name, err))
-		}
-		loaded[c.Name] = tc
-	}
 	for i := range cfg.LoadBalancers {
 		lbc := &cfg.LoadBalancers[i]
 		lb := compileLB(lbc)
 		for j := range lbc.Listeners {
 			lc := &lbc.Listeners[j]
-			l, err := p.prepareListener(lb, lc, loaded)
+			l, err := p.prepareListener(lb, lc)
 			if err != nil {
 				return nil, fmt.Errorf("load_balancers[%d].listeners[%d] (port %d): %w", i, j, lc.Port, err)
 			}
@@ -88,6 +76,7 @@ func compileLB(c *config.LoadBalancer) *LoadBalancer {
 		DropInvalidHeaderFields: c.DropInvalidHeaderFields,
 		DesyncMitigationMode:    c.DesyncMitigationMode,
 		HTTP2:                   c.HTTP2Enabled == nil || *c.HTTP2Enabled,
+		TLSVersionAndCipher:     c.XAmznTLSVersionAndCipherSuite,
 	}
 }
 
@@ -150,7 +139,7 @@ func healthSettings(c *config.TargetGroup) (health.Settings, error) {
 	}, nil
 }
 
-func (p *Prepared) prepareListener(lb *LoadBalancer, c *config.Listener, loaded map[string]*tls.Certificate) (*Listener, error) {
+func (p *Prepared) prepareListener(lb *LoadBalancer, c *config.Listener) (*Listener, error) {
 	l := &Listener{LB: lb, HTTPS: c.Protocol == "HTTPS", Port: c.Port, PortStr: strconv.Itoa(c.Port), Addr: ListenerAddr(*c)}
 	var rules []router.Rule
 	for i, r := range c.Rules {
@@ -173,43 +162,52 @@ func (p *Prepared) prepareListener(lb *LoadBalancer, c *config.Listener, loaded 
 	if l.Default, err = p.compileActions(lb, c.DefaultActions, 0); err != nil {
 		return nil, fmt.Errorf("default_actions: %w", err)
 	}
-	if l.HTTPS {
-		if err := prepareTLS(l, c, loaded); err != nil {
+	switch {
+	case l.HTTPS:
+		if err := p.prepareTLS(l, c); err != nil {
 			return nil, err
 		}
+	case p.env.Certificates != nil:
+		l.ACMEChallenge = p.env.Certificates.HTTPChallenge
 	}
 	return l, nil
 }
 
-func prepareTLS(l *Listener, c *config.Listener, loaded map[string]*tls.Certificate) error {
-	var list []*tls.Certificate
-	for _, n := range c.Certificates {
-		tc, ok := loaded[n]
-		if !ok {
-			return fmt.Errorf("certificate %q is not defined", n)
-		}
-		list = append(list, tc)
+func (p *Prepared) prepareTLS(l *Listener, c *config.Listener) error {
+	cm := p.env.Certificates
+	if cm == nil {
+		return errors.New("HTTPS listener without a certificate manager")
 	}
-	sel, err := certs.NewSelector(list)
+	get, err := cm.GetCertificateFunc(c.Certificates)
 	if err != nil {
 		return err
 	}
-	l.Selector = sel
-	min, max := uint16(tls.VersionTLS12), uint16(tls.VersionTLS13)
-	for _, pol := range config.SSLPolicies {
-		if pol.Name == c.SSLPolicy {
-			min, max = pol.MinVersion, pol.MaxVersion
-		}
+	pol, ok := certs.LookupPolicy(c.SSLPolicy)
+	if !ok {
+		pol, _ = certs.LookupPolicy(certs.DefaultPolicy)
 	}
 	protos := []string{"http/1.1"}
 	if l.LB.HTTP2 {
 		protos = []string{"h2", "http/1.1"}
 	}
-	l.TLS = &tls.Config{
-		MinVersion:     min,
-		MaxVersion:     max,
-		GetCertificate: sel.GetCertificate,
-		NextProtos:     protos,
+	l.TLS = &tls.Config{GetCertificate: get, NextProtos: protos}
+	pol.Apply(l.TLS)
+	cm.ConfigureTLS(l.TLS)
+	l.TLSHeaders.VersionAndCipher = l.LB.TLSVersionAndCipher
+	if m := c.MutualAuthentication; m != nil && m.Mode != config.MTLSOff {
+		var ts *certs.TrustStore
+		if m.Mode == config.MTLSVerify {
+			crls := make([]string, len(m.RevocationLists))
+			for i, f := range m.RevocationLists {
+				crls[i] = p.cfg.Resolve(f)
+			}
+			var err error
+			if ts, err = certs.LoadTrustStore(p.cfg.Resolve(m.TrustStore), crls); err != nil {
+				return fmt.Errorf("mutual_authentication: %w", err)
+			}
+		}
+		ts.Apply(l.TLS, m.Mode, m.IgnoreClientCertificateExpiry)
+		l.TLSHeaders.MTLSMode = m.Mode
 	}
 	return nil
 }

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/sluicelb/sluice/internal/balancer"
-	"github.com/sluicelb/sluice/internal/certs"
 	"github.com/sluicelb/sluice/internal/clock"
 	"github.com/sluicelb/sluice/internal/config"
 	"github.com/sluicelb/sluice/internal/health"
@@ -53,20 +52,37 @@ type LoadBalancer struct {
 	DropInvalidHeaderFields bool
 	DesyncMitigationMode    string
 	HTTP2                   bool
+	// TLSVersionAndCipher adds X-Amzn-Tls-Version and
+	// X-Amzn-Tls-Cipher-Suite on HTTPS listeners.
+	TLSVersionAndCipher bool
 }
 
 // Listener is one listener's compiled routing.
 type Listener struct {
-	LB       *LoadBalancer
-	HTTPS    bool
-	Port     int
-	PortStr  string
-	Addr     string // bind address
-	Router   *router.Table
-	Actions  []*Action // indexed by router.Rule.Action
-	Default  *Action
-	TLS      *tls.Config // HTTPS only
-	Selector *certs.Selector
+	LB      *LoadBalancer
+	HTTPS   bool
+	Port    int
+	PortStr string
+	Addr    string // bind address
+	Router  *router.Table
+	Actions []*Action // indexed by router.Rule.Action
+	Default *Action
+	TLS     *tls.Config // HTTPS only
+	// ACMEChallenge answers ACME HTTP-01 requests (GET
+	// /.well-known/acme-challenge/TOKEN) before any rule runs; it reports
+	// false for tokens it does not know. HTTP listeners only; nil when
+	// there is no certificate manager.
+	ACMEChallenge func(host, path string) ([]byte, bool)
+	// TLSHeaders says which X-Amzn-Tls-* and X-Amzn-Mtls-* headers
+	// requests get; zero for none. HTTPS only.
+	TLSHeaders TLSHeaders
+}
+
+// TLSHeaders says which headers describe a request's TLS connection; it
+// converts to action.TLSHeaderOptions.
+type TLSHeaders struct {
+	VersionAndCipher bool   // X-Amzn-Tls-Version, X-Amzn-Tls-Cipher-Suite
+	MTLSMode         string // "", passthrough or verify: X-Amzn-Mtls-*
 }
 
 // Scheme is "https" or "http".
@@ -172,6 +188,21 @@ type Env struct {
 	Pools    *upstream.Pools
 	Keyring  *balancer.Keyring
 	Clock    clock.Clock
+	// Certificates serves the certificates of the config being compiled.
+	// Required when the config has HTTPS listeners.
+	Certificates Certificates
+}
+
+// Certificates is what listeners need from the certificate manager.
+type Certificates interface {
+	// GetCertificateFunc returns the handshake callback of a listener
+	// serving the named certificates; names[0] is the default.
+	GetCertificateFunc(names []string) (func(*tls.ClientHelloInfo) (*tls.Certificate, error), error)
+	// ConfigureTLS adds what every HTTPS listener shares (session ticket
+	// keys, the ACME TLS-ALPN protocol) to a listener's config.
+	ConfigureTLS(*tls.Config)
+	// HTTPChallenge answers an ACME HTTP-01 request.
+	HTTPChallenge(host, path string) ([]byte, bool)
 }
 
 // ListenerAddr is the bind address of a listener.

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"github.com/sluicelb/sluice/internal/acmetest"
 	"io"
 	"log/slog"
 	"net"
@@ -91,8 +92,20 @@ func newVars(t *testing.T, n int) vars {
 	return v
 }
 
+// TestMain sets the environment the embedded ACME CA reads.
+func TestMain(m *testing.M) {
+	acmetest.Setenv()
+	os.Exit(m.Run())
+}
+
 // start writes cfg and serves it. The server shuts down at test end.
 func start(t *testing.T, cfg string) *env {
+	t.Helper()
+	return startWith(t, cfg, nil)
+}
+
+// startWith is start with server options adjusted by opts.
+func startWith(t *testing.T, cfg string, opts func(*server.Options)) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), logs: &syncBuffer{}}
 	e.file = filepath.Join(e.dir, "sluice.yaml")
@@ -100,7 +113,11 @@ func start(t *testing.T, cfg string) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := server.New(server.Options{DataDir: filepath.Join(e.dir, "data"), Logger: log, Engine: *engineFlag})
+	o := server.Options{DataDir: filepath.Join(e.dir, "data"), Logger: log, Engine: *engineFlag}
+	if opts != nil {
+		opts(&o)
+	}
+	srv, err := server.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,148 @@
+package certmgr
+
+import (
+	"crypto/tls"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/sluicelb/sluice/internal/certs"
+)
+
+// fileSource serves a certificate read from PEM files and re-reads them
+// when they change. certbot renews by pointing the symlinks of live/NAME at
+// new files, one file at a time, so a load that fails is retried at the
+// next change and reported only if it still fails after a grace period.
+type fileSource struct {
+	name                      string
+	certFile, keyFile, chFile string
+	cur                       atomic.Pointer[tls.Certificate]
+
+	// Touched by the watcher only.
+	sigs         [3]fileSig
+	failingSince time.Time
+	failure      string // the last load error, "" when loading works
+	reported     string // the failure already logged
+	warned       int    // smallest expiry threshold (days) warned for cur; 0 none
+	warnedSerial string
+}
+
+// fileSig identifies a file's content cheaply: a symlink swap or a rewrite
+// changes it.
+type fileSig struct {
+	dev, ino uint64
+	size     int64
+	mtime    time.Time
+	missing  bool
+}
+
+func statSig(path string) fileSig {
+	if path == "" {
+		return fileSig{}
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileSig{missing: true}
+	}
+	sig := fileSig{size: fi.Size(), mtime: fi.ModTime()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		sig.dev, sig.ino = uint64(st.Dev), st.Ino
+	}
+	return sig
+}
+
+func newFileSource(m *Manager, s *spec) (*fileSource, error) {
+	f := &fileSource{name: s.cfg.Certificates[s.index].Name, certFile: s.CertFile, keyFile: s.KeyFile, chFile: s.ChainFile}
+	f.sigs = f.stat()
+	c, err := certs.LoadFiles(f.certFile, f.keyFile, f.chFile)
+	if err != nil {
+		return nil, s.fieldError("cert_file", s.cfg.Certificates[s.index].CertFile, "cannot be used: %v", err)
+	}
+	f.cur.Store(c)
+	f.checkExpiry(m, m.o.Clock.Now())
+	return f, nil
+}
+
+func (f *fileSource) stat() [3]fileSig {
+	return [3]fileSig{statSig(f.certFile), statSig(f.keyFile), statSig(f.chFile)}
+}
+
+func (f *fileSource) candidates(dst []*tls.Certificate, _ string) []*tls.Certificate {
+	return append(dst, f.cur.Load())
+}
+
+func (f *fileSource) onDemand(*tls.ClientHelloInfo, string) (*tls.Certificate, error) {
+	return nil, nil
+}
+
+func (f *fileSource) fallback() *tls.Certificate { return f.cur.Load() }
+func (f *fileSource) start(*Manager)             {}
+func (f *fileSource) stop()                      {}
+
+// reportAfter is how long a broken set of files may stay broken before it
+// is logged: long enough for certbot to finish swapping its symlinks.
+const reportAfter = 5 * time.Second
+
+// poll re-reads the files when they changed and warns about expiry.
+func (f *fileSource) poll(m *Manager, now time.Time) {
+	if sigs := f.stat(); sigs != f.sigs {
+		f.sigs = sigs
+		c, err := certs.LoadFiles(f.certFile, f.keyFile, f.chFile)
+		if err != nil {
+			if f.failure == "" {
+				f.failingSince = now
+			}
+			f.failure = err.Error()
+		} else {
+			old := f.cur.Swap(c)
+			if f.reported != "" {
+				m.log.Info("certificate files are valid again", "certificate", f.name)
+			}
+			f.failure, f.reported = "", ""
+			m.log.Info("certificate files changed; serving the new certificate from the next handshake",
+				"certificate", f.name, "names", c.Leaf.DNSNames, "not_after", c.Leaf.NotAfter.UTC(),
+				"serial", c.Leaf.SerialNumber.Text(16), "previous_not_after", old.Leaf.NotAfter.UTC())
+		}
+	}
+	if f.failure != "" && f.failure != f.reported && now.Sub(f.failingSince) >= reportAfter {
+		f.reported = f.failure
+		m.log.Error("certificate files cannot be used; still serving the previous certificate",
+			"certificate", f.name, "err", f.failure)
+	}
+	f.checkExpiry(m, now)
+}
+
+// Expiry warnings, in days before NotAfter. sluice does not renew
+// certificates from files, so it says so while there is time to act.
+var warnDays = []int{30, 7, 1}
+
+func (f *fileSource) checkExpiry(m *Manager, now time.Time) {
+	leaf := f.cur.Load().Leaf
+	serial := leaf.SerialNumber.String()
+	if serial != f.warnedSerial {
+		f.warnedSerial, f.warned = serial, 0
+	}
+	left := leaf.NotAfter.Sub(now)
+	if left <= 0 {
+		if f.warned != -1 {
+			f.warned = -1
+			m.log.Error("certificate has expired; clients will refuse it. Renew it and replace the files",
+				"certificate", f.name, "file", f.certFile, "not_after", leaf.NotAfter.UTC())
+		}
+		return
+	}
+	level := 0
+	for _, d := range warnDays {
+		if left <= time.Duration(d)*24*time.Hour {
+			level = d
+		}
+	}
+	if level == 0 || f.warned != 0 && f.warned <= level {
+		return
+	}
+	f.warned = level
+	m.log.Warn(fmt.Sprintf("certificate expires within %d days; sluice does not renew certificates from files. Renew it (for example with certbot renew) and sluice will pick up the new files", level),
+		"certificate", f.name, "file", f.certFile, "not_after", leaf.NotAfter.UTC(), "days_left", int(left.Hours()/24))
+}

@@ -1,7 +1,9 @@
 package certmgr
 
 import (
+	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -19,6 +21,7 @@ type fileSource struct {
 	name                      string
 	certFile, keyFile, chFile string
 	cur                       atomic.Pointer[tls.Certificate]
+	stopped                   atomic.Bool
 
 	// Touched by the watcher only.
 	sigs         [3]fileSig
@@ -78,8 +81,46 @@ func (f *fileSource) onDemand(*tls.ClientHelloInfo, string) (*tls.Certificate, e
 }
 
 func (f *fileSource) fallback() *tls.Certificate { return f.cur.Load() }
-func (f *fileSource) start(*Manager)             {}
-func (f *fileSource) stop()                      {}
+func (f *fileSource) start(m *Manager)           { f.staple(m, f.cur.Load()) }
+func (f *fileSource) stop()                      { f.stopped.Store(true) }
+
+// staple fetches an OCSP response for c in the background and, while c is
+// still the certificate served, swaps in a copy carrying it; it refreshes
+// the staple as the response ages. Without a responder in the certificate
+// it does nothing; when the responder fails, handshakes go on unstapled.
+func (f *fileSource) staple(m *Manager, c *tls.Certificate) {
+	if c.Leaf == nil || len(c.Leaf.OCSPServer) == 0 || len(c.Certificate) < 2 {
+		return
+	}
+	go func() {
+		cp := *c
+		ctx, cancel := context.WithTimeout(m.ctx, 30*time.Second)
+		refresh, err := certs.StapleOCSP(ctx, m.o.HTTPClient, &cp, m.o.Clock.Now())
+		cancel()
+		next := c
+		switch {
+		case errors.Is(err, certs.ErrNoOCSP) || m.ctx.Err() != nil:
+			return
+		case errors.Is(err, certs.ErrRevoked):
+			m.log.Error("certificate is revoked according to its CA; replace it", "certificate", f.name, "err", err)
+			refresh = m.o.Clock.Now().Add(time.Hour)
+		case err != nil:
+			m.log.Warn("no OCSP response to staple; handshakes go on without one", "certificate", f.name, "err", err)
+			refresh = m.o.Clock.Now().Add(10 * time.Minute)
+		default:
+			if !f.cur.CompareAndSwap(c, &cp) {
+				return // the files changed; the new certificate staples itself
+			}
+			next = &cp
+			m.log.Debug("OCSP response stapled", "certificate", f.name, "refresh", refresh)
+		}
+		m.o.Clock.AfterFunc(refresh.Sub(m.o.Clock.Now()), func() {
+			if !f.stopped.Load() && f.cur.Load() == next {
+				f.staple(m, next)
+			}
+		})
+	}()
+}
 
 // reportAfter is how long a broken set of files may stay broken before it
 // is logged: long enough for certbot to finish swapping its symlinks.
@@ -97,6 +138,7 @@ func (f *fileSource) poll(m *Manager, now time.Time) {
 			f.failure = err.Error()
 		} else {
 			old := f.cur.Swap(c)
+			f.staple(m, c)
 			if f.reported != "" {
 				m.log.Info("certificate files are valid again", "certificate", f.name)
 			}

@@ -359,3 +359,33 @@ func TestACMETwoProcessesIssueOnce(t *testing.T) {
 		t.Errorf("%d orders reached the CA, want 1", n)
 	}
 }
+
+// TestACMEOnDemand issues at the first handshake for an allowed name, and
+// never asks the CA about other names.
+func TestACMEOnDemand(t *testing.T) {
+	t.Parallel()
+	a := newACMEEnv(t, 0)
+	e := start(t, render(t, acmeConfig+`    on_demand: { allowed_domains: ["*.od.test"] }
+    challenges: [tls-alpn-01]
+`, a.v))
+	if _, err := a.servedCert(t, "shop.evil.test"); err == nil {
+		t.Error("a name outside the allow-list got a certificate")
+	}
+	if n := a.ca.NewOrders(); n != 0 {
+		t.Errorf("%d orders for a name outside the allow-list", n)
+	}
+	leaf, err := a.servedCert(t, "shop.od.test")
+	if err != nil {
+		t.Fatalf("first handshake for an allowed name: %v\n%s", err, e.logs.String())
+	}
+	if leaf.DNSNames[0] != "shop.od.test" {
+		t.Errorf("issued for %v", leaf.DNSNames)
+	}
+	again, err := a.servedCert(t, "shop.od.test")
+	if err != nil || again.SerialNumber.Cmp(leaf.SerialNumber) != 0 {
+		t.Errorf("second handshake: %v, serial changed: %v", err, again != nil && again.SerialNumber.Cmp(leaf.SerialNumber) != 0)
+	}
+	if n := a.ca.NewOrders(); n != 1 {
+		t.Errorf("%d orders, want 1", n)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -61,7 +62,14 @@ func newFileSource(m *Manager, s *spec) (*fileSource, error) {
 	f.sigs = f.stat()
 	c, err := certs.LoadFiles(f.certFile, f.keyFile, f.chFile)
 	if err != nil {
-		return nil, s.fieldError("cert_file", s.cfg.Certificates[s.index].CertFile, "cannot be used: %v", err)
+		// Point at the file the first problem names.
+		field, value := "cert_file", s.cfg.Certificates[s.index].CertFile
+		if msg := err.Error(); strings.HasPrefix(msg, f.keyFile+":") {
+			field, value = "key_file", s.cfg.Certificates[s.index].KeyFile
+		} else if f.chFile != "" && strings.HasPrefix(msg, f.chFile+":") {
+			field, value = "chain_file", s.cfg.Certificates[s.index].ChainFile
+		}
+		return nil, s.fieldError(field, value, "cannot be used: %v", err)
 	}
 	f.cur.Store(c)
 	f.checkExpiry(m, m.o.Clock.Now())
@@ -72,12 +80,8 @@ func (f *fileSource) stat() [3]fileSig {
 	return [3]fileSig{statSig(f.certFile), statSig(f.keyFile), statSig(f.chFile)}
 }
 
-func (f *fileSource) candidates(dst []*tls.Certificate, _ string) []*tls.Certificate {
+func (f *fileSource) candidates(dst []*tls.Certificate, _ *tls.ClientHelloInfo, _ string) []*tls.Certificate {
 	return append(dst, f.cur.Load())
-}
-
-func (f *fileSource) onDemand(*tls.ClientHelloInfo, string) (*tls.Certificate, error) {
-	return nil, nil
 }
 
 func (f *fileSource) fallback() *tls.Certificate { return f.cur.Load() }
@@ -185,6 +189,10 @@ func (f *fileSource) checkExpiry(m *Manager, now time.Time) {
 		return
 	}
 	f.warned = level
-	m.log.Warn(fmt.Sprintf("certificate expires within %d days; sluice does not renew certificates from files. Renew it (for example with certbot renew) and sluice will pick up the new files", level),
+	days := fmt.Sprintf("%d days", level)
+	if level == 1 {
+		days = "1 day"
+	}
+	m.log.Warn("certificate expires within "+days+"; sluice does not renew certificates from files. Renew it (for example with certbot renew) and sluice will pick up the new files",
 		"certificate", f.name, "file", f.certFile, "not_after", leaf.NotAfter.UTC(), "days_left", int(left.Hours()/24))
 }

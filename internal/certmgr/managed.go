@@ -110,6 +110,12 @@ func (ms *managedSource) start(m *Manager) {
 	ms.ctx, ms.cancel = context.WithCancel(m.ctx)
 	// The cache's maintenance goroutine starts before the config exists.
 	var cfg atomic.Pointer[certmagic.Config]
+	renewCheck := m.o.RenewCheckInterval
+	if lt := ms.spec.Lifetime.D(); ms.spec.SourceOrDefault() == config.SourceInternal && renewCheck == 0 {
+		// Check often enough that a short-lived certificate is renewed
+		// well inside its last third.
+		renewCheck = min(certmagic.DefaultRenewCheckInterval, max(lt/10, time.Second))
+	}
 	ms.cache = certmagic.NewCache(certmagic.CacheOptions{
 		GetConfigForCert: func(certmagic.Certificate) (*certmagic.Config, error) {
 			if c := cfg.Load(); c != nil {
@@ -117,7 +123,7 @@ func (ms *managedSource) start(m *Manager) {
 			}
 			return nil, errors.New("certificate source is starting")
 		},
-		RenewCheckInterval: m.o.RenewCheckInterval,
+		RenewCheckInterval: renewCheck,
 		Logger:             m.zap,
 	})
 	log := m.log.With("certificate", ms.name)
@@ -217,8 +223,17 @@ func (ms *managedSource) stop() {
 	}
 }
 
-func (ms *managedSource) candidates(dst []*tls.Certificate, name string) []*tls.Certificate {
+func (ms *managedSource) candidates(dst []*tls.Certificate, hello *tls.ClientHelloInfo, name string) []*tls.Certificate {
 	if ms.cache == nil || name == "" {
+		return dst
+	}
+	if len(ms.allowed) > 0 {
+		// certmagic renews on-demand certificates only on this path.
+		if hello.ServerName != "" && ms.allows(name) {
+			if c, err := ms.cfg.GetCertificate(hello); err == nil {
+				dst = append(dst, c)
+			}
+		}
 		return dst
 	}
 	for _, c := range ms.cache.AllMatchingCertificates(name) {
@@ -226,13 +241,6 @@ func (ms *managedSource) candidates(dst []*tls.Certificate, name string) []*tls.
 		dst = append(dst, &tc)
 	}
 	return dst
-}
-
-func (ms *managedSource) onDemand(hello *tls.ClientHelloInfo, name string) (*tls.Certificate, error) {
-	if ms.cfg == nil || len(ms.allowed) == 0 || !ms.allows(name) {
-		return nil, nil
-	}
-	return ms.cfg.GetCertificate(hello)
 }
 
 func (ms *managedSource) fallback() *tls.Certificate {

@@ -238,17 +238,10 @@ func (s *Set) GetCertificateFunc(names []string) (func(*tls.ClientHelloInfo) (*t
 		var buf [8]*tls.Certificate
 		cands := buf[:0]
 		for _, src := range srcs {
-			cands = src.candidates(cands, name)
+			cands = src.candidates(cands, hello, name)
 		}
 		if c := certs.Choose(hello, name, cands); c != nil {
 			return c, nil
-		}
-		if hello.ServerName != "" {
-			for _, src := range srcs {
-				if c, err := src.onDemand(hello, name); c != nil || err != nil {
-					return c, err
-				}
-			}
 		}
 		if c := srcs[0].fallback(); c != nil {
 			return c, nil

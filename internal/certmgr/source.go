@@ -6,11 +6,10 @@ import (
 
 // source is one certificate entry of the config.
 type source interface {
-	// candidates appends the certificates that may serve name now.
-	candidates(dst []*tls.Certificate, name string) []*tls.Certificate
-	// onDemand obtains a certificate for name when the source issues on
-	// demand and allows it; nil and nil otherwise.
-	onDemand(hello *tls.ClientHelloInfo, name string) (*tls.Certificate, error)
+	// candidates appends the certificates that may serve name now. A
+	// source issuing on demand obtains or renews the certificate of a name
+	// its allow-list covers here, during the handshake.
+	candidates(dst []*tls.Certificate, hello *tls.ClientHelloInfo, name string) []*tls.Certificate
 	// fallback is served when the source is a listener's default and no
 	// certificate matched the client's name; nil when none is available.
 	fallback() *tls.Certificate

@@ -196,6 +196,12 @@ func (ts *TrustStore) Apply(cfg *tls.Config, mode string, ignoreExpiry bool) {
 }
 
 // verify checks a client's chain, leaf first, as sent.
+// Verify checks a client's certificate chain (leaf first, as the client
+// sent it) now, as the handshake of a verify listener does.
+func (ts *TrustStore) Verify(peer []*x509.Certificate, ignoreExpiry bool) error {
+	return ts.verify(peer, time.Now(), ignoreExpiry)
+}
+
 func (ts *TrustStore) verify(certs []*x509.Certificate, now time.Time, ignoreExpiry bool) error {
 	if len(certs) == 0 {
 		return errors.New("client certificate required")

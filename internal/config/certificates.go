@@ -51,13 +51,13 @@ type Certificate struct {
 
 	// Domains are the names to get certificates for, one certificate per
 	// name; "*.example.com" covers one label. Internal and acme sources;
-	// required unless on_demand is set.
+	// required unless on_demand is set, refused with it.
 	Domains []string `yaml:"domains"`
 	// KeyType is ec256 (default), ec384, rsa2048 or rsa4096. Internal and
 	// acme sources.
 	KeyType string `yaml:"key_type"`
 	// OnDemand issues certificates at the first handshake for names that
-	// match its allow-list. Internal and acme sources.
+	// match its allow-list. Internal and acme sources, without Domains.
 	OnDemand *OnDemand `yaml:"on_demand"`
 
 	// Lifetime of the certificates the local CA issues. Zero means 168h

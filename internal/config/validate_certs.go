@@ -96,6 +96,9 @@ func (v *validator) managedCertificate(c *Certificate, p string) {
 	}
 	v.oneOf(p+".key_type", c.KeyType, "ec256", "ec384", "rsa2048", "rsa4096")
 	if od := c.OnDemand; od != nil {
+		if len(c.Domains) > 0 {
+			v.add(p+".on_demand", "", "cannot be combined with domains; put the fixed names in a certificate entry of their own and list both on the listener")
+		}
 		if len(od.AllowedDomains) == 0 {
 			v.missing(p+".on_demand.allowed_domains", "list the names or patterns (*.example.com) clients may ask for; an open on-demand CA would issue for any name a client sends")
 		}

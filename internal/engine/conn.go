@@ -60,6 +60,9 @@ type conn struct {
 	// connection (X-Amzn-Tls-*, X-Amzn-Mtls-*), built for tlsHdrFor.
 	tlsHdr    []byte
 	tlsHdrFor snapshot.TLSHeaders
+	// verified is the client verifier the connection's certificate last
+	// passed.
+	verified *snapshot.ClientVerifier
 }
 
 func newConn(e *Engine, nc net.Conn) *conn {
@@ -205,6 +208,20 @@ func (c *conn) handle() bool {
 		closeConn := closeAfter || hasBody || f.Code == http.StatusBadRequest
 		c.fail(f, closeConn)
 		return !closeConn
+	}
+	if v := l.ClientVerifier; v != nil && c.verified != v {
+		tc, ok := c.nc.(*tls.Conn)
+		if !ok {
+			c.fail(lberr.ErrClientCertificate, true)
+			return false
+		}
+		cs := tc.ConnectionState()
+		if err := v.Verify(&cs); err != nil {
+			c.e.o.Log.Debug("client certificate refused under new mutual TLS settings", "client", c.client.String(), "err", err)
+			c.fail(lberr.ErrClientCertificate, true)
+			return false
+		}
+		c.verified = v
 	}
 	if l.ACMEChallenge != nil && string(req.Method) == "GET" && bytes.HasPrefix(req.Path, acmePath) {
 		// ACME HTTP-01 validation comes before any rule, as the CA must

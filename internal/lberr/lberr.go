@@ -45,6 +45,11 @@ var (
 	ErrTargetResponse     = &Failure{http.StatusBadGateway, "TargetResponseError", "target closed the connection or sent a malformed response"}
 	ErrInternal           = &Failure{http.StatusInternalServerError, "InternalError", "internal error"}
 	ErrClientTLSHandshake = &Failure{0, "ClientTLSNegotiationError", "TLS handshake with client failed"}
+	// ErrClientCertificate answers a request on a connection whose client
+	// certificate no longer verifies against the listener's mutual TLS
+	// settings (they changed since the handshake): 421 tells the client to
+	// retry on a new connection, whose handshake applies the new settings.
+	ErrClientCertificate = &Failure{http.StatusMisdirectedRequest, "ClientCertificateNotVerified", "client certificate not verified under the listener's current mutual TLS settings; reconnect"}
 )
 
 // Classify maps any forwarding error to the failure the load balancer

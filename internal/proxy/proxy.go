@@ -11,6 +11,7 @@ package proxy
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
@@ -105,6 +106,11 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *snapshot.Snapsh
 	}
 	if keepAliveExpired(r, l) {
 		w.Header().Set("Connection", "close")
+	}
+	if !clientVerified(r, l) {
+		w.Header().Set("Connection", "close")
+		writeFailure(w, lberr.ErrClientCertificate)
+		return
 	}
 	if l.ACMEChallenge != nil && r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/.well-known/acme-challenge/") {
 		// ACME HTTP-01 validation comes before any rule.
@@ -211,13 +217,46 @@ func (p *Proxy) targetError(w http.ResponseWriter, r *http.Request, err error) {
 // keepAliveExpired reports whether the client connection has outlived the
 // load balancer's client_keep_alive.
 func keepAliveExpired(r *http.Request, l *snapshot.Listener) bool {
-	start, ok := r.Context().Value(ConnStartKey{}).(time.Time)
-	return ok && r.ProtoMajor == 1 && time.Since(start) > l.LB.ClientKeepAlive
+	cs, ok := r.Context().Value(connKey{}).(*connState)
+	return ok && r.ProtoMajor == 1 && time.Since(cs.start) > l.LB.ClientKeepAlive
 }
 
-// ConnStartKey is the context key under which the engine stores when a
-// client connection was accepted (a time.Time).
-type ConnStartKey struct{}
+// connState is what the proxy remembers about a client connection.
+type connState struct {
+	start time.Time
+	// verified is the client verifier the connection's certificate last
+	// passed.
+	verified atomic.Pointer[snapshot.ClientVerifier]
+}
+
+type connKey struct{}
+
+// ConnContext is the ConnContext of servers whose requests reach the
+// proxy: it notes when the connection was accepted.
+func ConnContext(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, &connState{start: time.Now()})
+}
+
+// clientVerified reports whether the request's client certificate passes
+// the listener's current mutual TLS verification, checking it once per
+// connection and verifier.
+func clientVerified(r *http.Request, l *snapshot.Listener) bool {
+	v := l.ClientVerifier
+	if v == nil {
+		return true
+	}
+	cs, _ := r.Context().Value(connKey{}).(*connState)
+	if cs != nil && cs.verified.Load() == v {
+		return true
+	}
+	if r.TLS == nil || v.Verify(r.TLS) != nil {
+		return false
+	}
+	if cs != nil {
+		cs.verified.Store(v)
+	}
+	return true
+}
 
 // requestCookies adapts an http.Request to action.Cookies.
 type requestCookies struct{ r *http.Request }

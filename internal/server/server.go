@@ -223,9 +223,7 @@ func (s *Server) Apply(cfg *config.Config) error {
 }
 
 func (s *Server) newEngine(addr string, k engineKey) listener.Engine {
-	connCtx := func(ctx context.Context, c net.Conn) context.Context {
-		return context.WithValue(ctx, proxy.ConnStartKey{}, time.Now())
-	}
+	connCtx := proxy.ConnContext
 	if s.engine == "h1" {
 		var h2 http.Handler
 		if k.http2 {

@@ -208,6 +208,9 @@ func (p *Prepared) prepareTLS(l *Listener, c *config.Listener) error {
 		}
 		ts.Apply(l.TLS, m.Mode, m.IgnoreClientCertificateExpiry)
 		l.TLSHeaders.MTLSMode = m.Mode
+		if ts != nil {
+			l.ClientVerifier = &ClientVerifier{ts: ts, ignoreExpiry: m.IgnoreClientCertificateExpiry}
+		}
 	}
 	return nil
 }

@@ -11,11 +11,13 @@ package snapshot
 
 import (
 	"crypto/tls"
+	"errors"
 	"net"
 	"strconv"
 	"time"
 
 	"github.com/sluicelb/sluice/internal/balancer"
+	"github.com/sluicelb/sluice/internal/certs"
 	"github.com/sluicelb/sluice/internal/clock"
 	"github.com/sluicelb/sluice/internal/config"
 	"github.com/sluicelb/sluice/internal/health"
@@ -76,6 +78,28 @@ type Listener struct {
 	// TLSHeaders says which X-Amzn-Tls-* and X-Amzn-Mtls-* headers
 	// requests get; zero for none. HTTPS only.
 	TLSHeaders TLSHeaders
+	// ClientVerifier is set on listeners in mutual TLS verify mode. A
+	// connection's handshake may have run under earlier settings (a reload
+	// turned passthrough into verify, or added a CRL), so its certificate
+	// is checked again against the current ones before its first request
+	// under them.
+	ClientVerifier *ClientVerifier
+}
+
+// ClientVerifier checks client certificates against a listener's trust
+// store. Each compiled listener has its own, so a connection can remember
+// which one it passed.
+type ClientVerifier struct {
+	ts           *certs.TrustStore
+	ignoreExpiry bool
+}
+
+// Verify checks the client certificate of a connection.
+func (v *ClientVerifier) Verify(cs *tls.ConnectionState) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("no client certificate")
+	}
+	return v.ts.Verify(cs.PeerCertificates, v.ignoreExpiry)
 }
 
 // TLSHeaders says which headers describe a request's TLS connection; it

@@ -1,7 +1,9 @@
-// Package certs loads certificates and selects one per TLS handshake the way
-// ALB does: a certificate whose names match the client's SNI name, preferring
-// ECDSA over RSA, then the larger key, then the later expiry; the listener's
-// default certificate when nothing matches or the client sent no name.
+// Package certs holds the stateless parts of TLS: loading and checking PEM
+// files as an ACM import would, ranking certificates for a handshake the way
+// ALB does (a certificate whose names match the client's SNI name,
+// preferring ECDSA over RSA, then the larger key, then the later expiry),
+// AWS's security policies, trust stores for mutual TLS and OCSP stapling.
+// The certificate manager (package certmgr) keeps the state.
 package certs
 
 import (
@@ -48,37 +50,6 @@ func LoadFiles(certFile, keyFile, chainFile string) (*tls.Certificate, error) {
 	}
 	return &c, nil
 }
-
-// Selector picks a listener's certificate for each handshake from a fixed
-// list. It is immutable; a change of certificates builds a new Selector.
-type Selector struct {
-	def  *tls.Certificate
-	list []*tls.Certificate
-}
-
-// NewSelector returns a selector over certs; certs[0] is the default.
-func NewSelector(certs []*tls.Certificate) (*Selector, error) {
-	if len(certs) == 0 {
-		return nil, errors.New("no certificates")
-	}
-	for _, c := range certs {
-		if c.Leaf == nil {
-			return nil, errors.New("certificate without parsed leaf")
-		}
-	}
-	return &Selector{def: certs[0], list: append([]*tls.Certificate(nil), certs...)}, nil
-}
-
-// GetCertificate is a tls.Config.GetCertificate callback.
-func (s *Selector) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	if c := Choose(hello, ServerName(hello), s.list); c != nil {
-		return c, nil
-	}
-	return s.def, nil
-}
-
-// Default returns the listener's default certificate.
-func (s *Selector) Default() *tls.Certificate { return s.def }
 
 // ServerName returns the client's SNI name in the form certificates are
 // matched against: lower case, without a trailing dot.

@@ -274,30 +274,22 @@ func TestWriteSelfSigned(t *testing.T) {
 	}
 }
 
-func TestNewSelectorErrors(t *testing.T) {
-	noLeaf := makeCert(t, ecKey(t), time.Now().Add(time.Hour), "a.example.com")
-	noLeaf.Leaf = nil
-	tests := []struct {
-		name  string
-		certs []*tls.Certificate
-	}{
-		{"empty", nil},
-		{"no parsed leaf", []*tls.Certificate{noLeaf}},
+// chooser serves what Choose picks from list, and list[0] otherwise, as a
+// listener does.
+type chooser []*tls.Certificate
+
+func (l chooser) GetCertificate(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if c := Choose(h, ServerName(h), l); c != nil {
+		return c, nil
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if _, err := NewSelector(tt.certs); err == nil {
-				t.Error("NewSelector succeeded, want an error")
-			}
-		})
-	}
+	return l[0], nil
 }
 
 // handshake runs a real TLS handshake over net.Pipe with sel choosing the
 // server certificate and returns the certificate the client received.
 // rewriteSNI, when set, replaces the ServerName the selector sees (the Go
 // client strips a trailing dot before sending it).
-func handshake(t *testing.T, sel *Selector, client *tls.Config, rewriteSNI *string) *x509.Certificate {
+func handshake(t *testing.T, sel chooser, client *tls.Config, rewriteSNI *string) *x509.Certificate {
 	t.Helper()
 	sc, cc := net.Pipe()
 	defer sc.Close()
@@ -341,13 +333,7 @@ func TestSelectorGetCertificate(t *testing.T) {
 	for i, n := range order {
 		list[i] = certs[n]
 	}
-	sel, err := NewSelector(list)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sel.Default() != certs["default"] {
-		t.Error("Default() is not the first certificate")
-	}
+	sel := chooser(list)
 
 	rsaOnly := func(c *tls.Config) {
 		c.MaxVersion = tls.VersionTLS12

@@ -28,6 +28,27 @@ func Load(path string) (*Config, error) {
 // values of the wrong type are errors. Problems are returned as an
 // ErrorList.
 func Decode(name string, data []byte) (*Config, error) {
+	c, err := DecodeRaw(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Finish(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Finish applies defaults and validates: what Decode does after decoding.
+// Configs assembled from parts (the file plus what the admin API created)
+// are finished once assembled.
+func (c *Config) Finish() error {
+	c.ApplyDefaults()
+	return c.Validate()
+}
+
+// DecodeRaw decodes and checks the schema like Decode, but applies no
+// defaults and does not validate: the config is as the user wrote it.
+func DecodeRaw(name string, data []byte) (*Config, error) {
 	var file *ast.File
 	if err := guard(name, func() (err error) {
 		file, err = parser.ParseBytes(data, 0)
@@ -66,11 +87,60 @@ func Decode(name string, data []byte) (*Config, error) {
 	unshare(reflect.ValueOf(&c).Elem())
 	c.path = name
 	c.pos = s.pos
-	c.ApplyDefaults()
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
 	return &c, nil
+}
+
+// DecodeFragment decodes data, JSON or YAML holding one value of v's type
+// (a pointer to a config type, or to a struct that inlines one), strictly:
+// unknown keys and values of the wrong type are reported, all at once, as an
+// ErrorList whose fields are paths inside the fragment. The admin API
+// decodes request bodies with it.
+func DecodeFragment(data []byte, v any) error {
+	var file *ast.File
+	if err := guard("", func() (err error) {
+		file, err = parser.ParseBytes(data, 0)
+		return err
+	}); err != nil {
+		return ErrorList{err}
+	}
+	var body ast.Node
+	if len(file.Docs) > 0 && file.Docs[0] != nil {
+		body = file.Docs[0].Body
+	}
+	if body == nil {
+		return ErrorList{{Msg: "the request body is empty; send a JSON object"}}
+	}
+	s := &schemaChecker{pos: positions{}}
+	s.check(body, reflect.TypeOf(v).Elem(), "")
+	if err := s.errs.err(); err != nil {
+		return err
+	}
+	if err := guard("", func() error {
+		return yaml.UnmarshalWithOptions(data, v, yaml.Strict())
+	}); err != nil {
+		return ErrorList{err}
+	}
+	unshare(reflect.ValueOf(v).Elem())
+	return nil
+}
+
+// Clone returns a deep copy of c that keeps its file name and positions.
+func (c *Config) Clone() *Config {
+	cp := *c
+	unshare(reflect.ValueOf(&cp).Elem())
+	if c.pos != nil {
+		cp.pos = make(positions, len(c.pos))
+		for k, v := range c.pos {
+			cp.pos[k] = v
+		}
+	}
+	return &cp
+}
+
+// Marshal writes c as a config file: YAML with the keys the user set (zero
+// values left out), that Decode reads back into an equal config.
+func Marshal(c *Config) ([]byte, error) {
+	return yaml.MarshalWithOptions(c, yaml.IndentSequence(true))
 }
 
 // guard runs f, a call into goccy, and turns its error into an *Error. The

@@ -144,7 +144,14 @@ func yamlFields(t reflect.Type) map[string]reflect.StructField {
 		if !f.IsExported() {
 			continue
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" && opts == "inline" && f.Type.Kind() == reflect.Struct {
+			// Wrappers that add keys to a config type inline it.
+			for k, v := range yamlFields(f.Type) {
+				fields[k] = v
+			}
+			continue
+		}
 		if name == "" || name == "-" {
 			continue
 		}

@@ -3,9 +3,19 @@ package config
 import (
 	"github.com/sluicelb/sluice/internal/router"
 	"net/netip"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
+
+// RuleName returns the name r is addressed by in the admin API: its Name,
+// or priority-N for a rule without one.
+func RuleName(r *Rule) string {
+	if r.Name != "" {
+		return r.Name
+	}
+	return "priority-" + strconv.Itoa(r.Priority)
+}
 
 // Limits on rule conditions. ALB limits a rule to 5 match evaluations in
 // total; sluice enforces the simpler per-condition form: at most
@@ -17,9 +27,16 @@ const (
 
 func (v *validator) rules(l *Listener, p string) {
 	priorities := map[int]string{}
+	names := map[string]string{}
 	for i := range l.Rules {
 		r := &l.Rules[i]
 		rp := index(p+".rules", i)
+		if r.Name != "" {
+			v.name(rp+".name", "rule", r.Name, names)
+			if strings.HasPrefix(r.Name, "priority-") {
+				v.bad(rp+".name", r.Name, "is reserved: rules without a name are addressed as priority-N; choose another name")
+			}
+		}
 		v.intRange(rp+".priority", r.Priority, 1, 50000)
 		if prev, dup := priorities[r.Priority]; dup && r.Priority != 0 {
 			v.bad(rp+".priority", r.Priority, "is already the priority of %s; priorities must be unique within a listener", prev)

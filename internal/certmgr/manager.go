@@ -75,6 +75,7 @@ type Manager struct {
 
 	mu     sync.Mutex
 	live   map[string]source // by key
+	named  map[string]source // the live sources by certificate name
 	closed bool
 	watch  clock.Timer
 
@@ -211,7 +212,61 @@ func (m *Manager) Commit(set *Set) {
 		}
 	}
 	m.live = set.byKey
+	m.named = set.byName
 	m.issuers.Store(&issuers)
+}
+
+// ErrNotManaged is returned by Renew for certificates sluice does not
+// obtain itself.
+var ErrNotManaged = errors.New("certificate is not obtained by sluice")
+
+// Current returns the certificate the named entry serves by default now,
+// or nil when it has none yet (an ACME order in progress) or the name is
+// not in the committed config.
+func (m *Manager) Current(name string) *tls.Certificate {
+	m.mu.Lock()
+	src := m.named[name]
+	m.mu.Unlock()
+	if src == nil {
+		return nil
+	}
+	return src.fallback()
+}
+
+// Renew starts renewing the named local CA or ACME certificate now, ahead
+// of schedule, in the background; the new certificate is served once
+// issued, and the outcome is logged. Certificates
+// from files return ErrNotManaged.
+func (m *Manager) Renew(name string) error {
+	m.mu.Lock()
+	src := m.named[name]
+	m.mu.Unlock()
+	ms, ok := src.(*managedSource)
+	switch {
+	case src == nil:
+		return fmt.Errorf("certificate %q is not in the running configuration", name)
+	case !ok:
+		return ErrNotManaged
+	case ms.cfg == nil || len(ms.domains) == 0:
+		return fmt.Errorf("certificate %q has no domains to renew (on-demand certificates renew at their next handshake)", name)
+	}
+	log := m.log.With("certificate", name)
+	go func() {
+		for _, d := range ms.domains {
+			// RenewCertSync stores the new certificate; caching it puts it
+			// beside the old one, and handshakes prefer the later expiry.
+			err := ms.cfg.RenewCertSync(ms.ctx, d, true)
+			if err == nil {
+				_, err = ms.cfg.CacheManagedCertificate(ms.ctx, d)
+			}
+			if err != nil {
+				log.Error("renewal on request failed", "domain", d, "err", err)
+				continue
+			}
+			log.Info("renewed on request", "domain", d)
+		}
+	}()
+	return nil
 }
 
 // GetCertificateFunc returns the handshake callback of a listener serving

@@ -322,3 +322,15 @@ func collect(ch chan error) []error {
 	}
 	return out
 }
+
+// Targets returns the registered targets of a group (for the admin API).
+func (s *Server) Targets(group string) []*target.Target { return s.registry.Group(group) }
+
+// Draining returns the targets being drained.
+func (s *Server) Draining() []target.DrainingTarget { return s.registry.Draining() }
+
+// Certificate returns what the named certificate serves by default now.
+func (s *Server) Certificate(name string) *tls.Certificate { return s.certs.Current(name) }
+
+// RenewCertificate renews a local CA or ACME certificate ahead of schedule.
+func (s *Server) RenewCertificate(name string) error { return s.certs.Renew(name) }

@@ -117,6 +117,20 @@ func (r *Registry) Draining() []DrainingTarget {
 	return out
 }
 
+// Group returns the registered targets of the named group, sorted by key.
+func (r *Registry) Group(name string) []*Target {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*Target
+	for k, t := range r.live {
+		if k.Group == name {
+			out = append(out, t)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key.String() < out[j].Key.String() })
+	return out
+}
+
 // DrainingTarget is a target being drained and the end of its drain.
 type DrainingTarget struct {
 	Target *Target

@@ -20,8 +20,8 @@ import (
 const certUsage = `Usage:
   sluice cert check [-o json] FILES...   check PEM certificate, chain and key files as an import would
   sluice cert check [-o json] DIR        check a certbot live/NAME folder
-
-Subcommands: check
+` + certAPIUsage + `
+Subcommands: check, import, list, describe, renew, delete
 `
 
 // certCommand runs "sluice cert SUBCOMMAND".
@@ -36,6 +36,9 @@ func certCommand(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, certUsage)
 		return nil
 	default:
+		if cmd, ok := certAPICommands[args[0]]; ok {
+			return cmd(args[1:], stdout, stderr)
+		}
 		return usageError{fmt.Sprintf("cert: unknown subcommand %q\n\n%s", args[0], certUsage)}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/sluicelb/sluice/internal/config"
 	"github.com/sluicelb/sluice/internal/server"
 	"github.com/sluicelb/sluice/internal/snapshot"
+	"github.com/sluicelb/sluice/internal/store"
 )
 
 // Version is set at build time with -ldflags "-X .../cli.Version=v1.2.3".
@@ -28,12 +29,17 @@ var Version = "dev"
 const usage = `sluice — a self-hosted application load balancer with automatic HTTPS
 
 Usage:
-  sluice serve -c FILE      run the load balancers in FILE; reload on change or SIGHUP
+  sluice serve [-c FILE]    run the load balancers in FILE and those made through the admin API;
+                            reload FILE on change or SIGHUP
   sluice validate -c FILE   check FILE as serve would, without serving
   sluice demo               an HTTPS load balancer in front of two demo backends
   sluice cert check FILES   check PEM certificate and key files as an import would
   sluice ca export          print the local CA's root certificate and how to trust it
+  sluice admin token        print the admin API token
+  sluice export [-f FILE]   write the whole running state as a config file
   sluice version            print the version
+
+` + apiUsage + `
 
 Run "sluice COMMAND -h" for a command's flags.
 `
@@ -56,19 +62,32 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = certCommand(args[1:], stdout, stderr)
 	case "ca":
 		err = caCommand(args[1:], stdout, stderr)
+	case "admin":
+		err = adminCommand(args[1:], stdout, stderr)
+	case "export":
+		err = exportCommand(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "sluice", Version)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
-		fmt.Fprintf(stderr, "sluice: unknown command %q\n\n%s", args[0], usage)
-		return 2
+		cmd, ok := apiCommands[args[0]]
+		if !ok {
+			fmt.Fprintf(stderr, "sluice: unknown command %q\n\n%s", args[0], usage)
+			return 2
+		}
+		err = cmd(args[1:], stdout, stderr)
 	}
 	if err == nil {
 		return 0
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
+	}
+	var ec interface{ ExitCode() int }
+	if errors.As(err, &ec) {
+		fmt.Fprintf(stderr, "sluice: %v\n", err)
+		return ec.ExitCode()
 	}
 	var ue usageError
 	if errors.As(err, &ue) {
@@ -183,32 +202,25 @@ func validate(args []string, stdout io.Writer) error {
 
 func serve(args []string, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
-	file := fs.String("c", "", "config file (required)")
+	file := fs.String("c", "", "config file; optional: without one, everything is created through the admin API")
+	adminAddr := fs.String("admin-addr", DefaultAdminAddr, `admin API address ("off" to disable)`)
 	watch := fs.Duration("watch-interval", time.Second, "how often to check the config file for changes")
+	storeFlag := fs.String("store", "", `where API-made changes are kept: a bbolt file (default DATA-DIR/sluice.db) or "memory" (lost at exit)`)
 	var c common
 	c.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *file == "" {
-		return usageError{"serve: -c FILE is required"}
+	var st store.Store
+	if *storeFlag == "memory" {
+		st = store.NewMemory()
 	}
-	log, err := c.logger(stderr)
+	in, err := start(instanceOptions{c: c, file: *file, adminAddr: *adminAddr, store: st, storePath: *storeFlag, stderr: stderr})
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Options{DataDir: c.dataDir, Logger: log, Engine: c.engine})
-	if err != nil {
-		return err
-	}
-	if err := srv.ApplyFile(*file); err != nil {
-		srv.Shutdown(context.Background())
-		return err
-	}
-	log.Info("sluice serving", "config", *file, "data_dir", c.dataDir, "version", Version)
-	return runUntilSignal(srv, log, c.shutdown, func(ctx context.Context, reload <-chan struct{}) {
-		srv.Watch(ctx, *file, *watch, reload)
-	})
+	in.log.Info("sluice serving", "config", *file, "data_dir", c.dataDir, "version", Version)
+	return in.run(c, *watch)
 }
 
 // runUntilSignal runs watch until SIGTERM or SIGINT, passing SIGHUP on as a

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/sluicelb/sluice/internal/certmgr"
+	"github.com/sluicelb/sluice/internal/config"
+	"github.com/sluicelb/sluice/internal/controlplane"
 	"github.com/sluicelb/sluice/internal/demo"
-	"github.com/sluicelb/sluice/internal/server"
+	"github.com/sluicelb/sluice/internal/store"
 )
 
 const demoConfig = `# The configuration "sluice demo" runs. Edit it while the demo runs:
@@ -38,9 +40,8 @@ target_groups:
   - name: demo
     protocol: HTTP
     port: %[4]d
-    targets:
-      - { id: 127.0.0.1, port: %[4]d }
-      - { id: 127.0.0.1, port: %[5]d }
+    # The demo backends are registered through the admin API at start, so
+    # that "sluice deregister-targets" can take them out and put them back.
     health_check: { path: /health, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 2 }
     attributes:
       load_balancing_algorithm: round_robin
@@ -58,13 +59,10 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	httpPort := fs.Int("http-port", 8080, "port of the HTTP listener (redirects to HTTPS)")
 	httpsPort := fs.Int("https-port", 8443, "port of the HTTPS listener")
 	addr := fs.String("address", "127.0.0.1", "address the listeners bind")
+	adminAddr := fs.String("admin-addr", DefaultAdminAddr, `admin API address ("off" to disable)`)
 	var c common
 	c.register(fs)
 	if err := parse(fs, args); err != nil {
-		return err
-	}
-	log, err := c.logger(stderr)
-	if err != nil {
 		return err
 	}
 	var backends []*demo.Backend
@@ -91,24 +89,32 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.Remove(tmp)
-	srv, err := server.New(server.Options{DataDir: c.dataDir, Logger: log, Engine: c.engine})
+	in, err := start(instanceOptions{c: c, file: tmp, adminAddr: *adminAddr, store: store.NewMemory(), stderr: stderr})
 	if err != nil {
 		return err
 	}
-	if err := srv.ApplyFile(tmp); err != nil {
-		srv.Shutdown(context.Background())
+	ctx := context.Background()
+	_, err = in.plane.Update(ctx, nil, func(s *controlplane.State, _ *config.Config) error {
+		for _, b := range backends {
+			s.Targets["demo"] = append(s.Targets["demo"], config.Target{ID: "127.0.0.1", Port: port(b.Addr)})
+		}
+		return nil
+	})
+	if err != nil {
+		in.close()
 		return err
 	}
 	if err := os.Rename(tmp, file); err != nil {
-		srv.Shutdown(context.Background())
+		in.close()
 		return err
 	}
+	in.plane.FileMoved(file)
 	root, err := certmgr.RootPEM(context.Background(), certmgr.FileStorage(c.dataDir))
 	if err == nil {
 		err = os.WriteFile(filepath.Join(dir, "root.pem"), root, 0o644)
 	}
 	if err != nil {
-		srv.Shutdown(context.Background())
+		in.close()
 		return fmt.Errorf("local CA: %w", err)
 	}
 	fmt.Fprintf(stdout, `sluice demo is running.
@@ -121,14 +127,15 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
   Backends:  backend-1 on %[3]s, backend-2 on %[4]s
              make one fail its health check:  curl -X POST http://%[3]s/health/fail
   Config:    %[5]s  (edit it; sluice reloads on save)
+  Admin:     sluice describe-target-health --target-group demo
+             sluice deregister-targets --target-group demo --targets Id=127.0.0.1,Port=%[7]d --wait
+             sluice register-targets --target-group demo --targets Id=127.0.0.1,Port=%[7]d
 
 The certificate comes from sluice's local CA, whose root is %[6]s.
 Browsers warn until you trust that root: "sluice ca export" says how.
 Press Ctrl-C to stop.
-`, *httpPort, *httpsPort, backends[0].Addr, backends[1].Addr, file, filepath.Join(dir, "root.pem"))
-	return runUntilSignal(srv, log, c.shutdown, func(ctx context.Context, reload <-chan struct{}) {
-		srv.Watch(ctx, file, time.Second, reload)
-	})
+`, *httpPort, *httpsPort, backends[0].Addr, backends[1].Addr, file, filepath.Join(dir, "root.pem"), port(backends[0].Addr))
+	return in.run(c, time.Second)
 }
 
 func port(hostport string) int {

@@ -84,7 +84,7 @@ func TestServeSignals(t *testing.T) {
 	file := filepath.Join(dir, "sluice.yaml")
 	writeFile(t, file, render(t, oneGroupCfg, v))
 	var logs syncBuffer
-	cmd := exec.Command(bin, "serve", "-c", file, "--data-dir", filepath.Join(dir, "data"), "--watch-interval", "1h")
+	cmd := exec.Command(bin, "serve", "-c", file, "--data-dir", filepath.Join(dir, "data"), "--watch-interval", "1h", "--admin-addr", "off")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -41,7 +41,7 @@ func TestDemoChatInBrowser(t *testing.T) {
 	defer cancel()
 	var logs syncBuffer
 	demo := exec.CommandContext(ctx, bin, "demo", "--data-dir", filepath.Join(dir, "data"),
-		"--http-port", fmt.Sprint(httpPort), "--https-port", fmt.Sprint(httpsPort))
+		"--http-port", fmt.Sprint(httpPort), "--https-port", fmt.Sprint(httpsPort), "--admin-addr", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
 	demo.Stdout, demo.Stderr = &logs, &logs
 	if err := demo.Start(); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,6 @@
 // Package apiclient talks to a running sluice's admin API: JSON bodies in
 // and out, a bearer token on every request, and the API's error bodies
-// decoded into *Error. It knows the wire conventions of docs/api.md, not the
+// decoded into *Error. It knows the wire conventions (the README's API reference), not the
 // resources: callers name paths and decode into what they like.
 package apiclient
 

@@ -125,7 +125,8 @@ func certDescribe(args []string, stdout, stderr io.Writer) error {
 
 func certRenew(args []string, stdout, stderr io.Writer) error {
 	v := newVerb("cert renew", "NAME",
-		"Renews an acme or internal certificate now, or reloads a file certificate's files. An imported\n"+
+		"Renews an acme or internal certificate now, in the background. Certificates from files are\n"+
+			"renewed by whatever writes the files (sluice serves a changed file within a second); an imported\n"+
 			"certificate is renewed by importing a new one.", stderr)
 	v.positional = "NAME"
 	flagName := v.String("the certificate's `NAME`", "name")

@@ -63,9 +63,11 @@ func start(o instanceOptions) (_ *instance, err error) {
 		if path == "" {
 			path = filepath.Join(o.c.dataDir, StoreFile)
 		}
-		if in.store, err = store.OpenBolt(path, 2*time.Second); err != nil {
+		b, err := store.OpenBolt(path, 2*time.Second)
+		if err != nil {
 			return nil, err
 		}
+		in.store = b
 	}
 	if in.srv, err = server.New(server.Options{DataDir: o.c.dataDir, Logger: log, Engine: o.c.engine}); err != nil {
 		return nil, err

@@ -86,7 +86,31 @@ func (r *Registry) startDrain(t *Target, delay time.Duration, now time.Time) {
 		"in_flight", t.Outstanding())
 	d := &drain{t: t, until: now.Add(delay)}
 	r.draining[t.Key] = d
-	d.timer = r.clock.AfterFunc(delay, func() { r.endDrain(d) })
+	r.scheduleCheck(d, now)
+}
+
+// drainCheck is how often a draining target is checked for requests in
+// flight. It is also the grace period before a drain can end early: a
+// request routed by the previous configuration may be about to start.
+const drainCheck = time.Second
+
+// scheduleCheck arms the drain's next check: at its deadline, or sooner to
+// see whether the target has nothing in flight any more, in which case the
+// drain ends early, as on ALB.
+func (r *Registry) scheduleCheck(d *drain, now time.Time) {
+	wait := min(d.until.Sub(now), drainCheck)
+	d.timer = r.clock.AfterFunc(max(wait, 0), func() {
+		now := r.clock.Now()
+		if !now.Before(d.until) || d.t.Outstanding() == 0 {
+			r.endDrain(d)
+			return
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.draining[d.t.Key] == d {
+			r.scheduleCheck(d, now)
+		}
+	})
 }
 
 func (r *Registry) endDrain(d *drain) {

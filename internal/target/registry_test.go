@@ -100,6 +100,7 @@ func TestRegistryDrain(t *testing.T) {
 			if !a.TrackConn(conn) {
 				t.Fatal("TrackConn = false")
 			}
+			a.Begin() // a request in flight keeps the drain for its whole delay
 
 			c.Advance(10 * time.Second)
 			removedAt := c.Now()
@@ -189,6 +190,7 @@ func TestRegistryRevive(t *testing.T) {
 	a.SetHealth(Health{State: StateHealthy, Since: epoch})
 	conn, closed := pipe(t)
 	a.TrackConn(conn)
+	a.Begin()
 
 	r.Apply(nil)
 	c.Advance(30 * time.Second)
@@ -269,5 +271,35 @@ func TestNewRegistryRealClock(t *testing.T) {
 	r.Apply(nil) // zero delay on the real clock ends the drain at once
 	if !isClosed(closed) {
 		t.Fatal("zero-delay drain on the real clock did not close the conn")
+	}
+}
+
+// TestRegistryDrainEndsEarly: as on ALB, a draining target with nothing in
+// flight finishes draining before its delay, after a grace period.
+func TestRegistryDrainEndsEarly(t *testing.T) {
+	r, c := newRegistry()
+	ts := r.Apply(map[Key]time.Duration{keyA: 5 * time.Minute, keyB: 5 * time.Minute})
+	a, b := ts[keyA], ts[keyB]
+	b.Begin()
+	r.Apply(nil)
+	c.Advance(drainCheck - time.Nanosecond)
+	if s := a.Health().State; s != StateDraining {
+		t.Fatalf("idle target %s before the grace period ended, want draining", s)
+	}
+	c.Advance(time.Nanosecond)
+	if s := a.Health().State; s != StateUnused {
+		t.Fatalf("idle target %s after the grace period, want unused", s)
+	}
+	c.Advance(30 * time.Second)
+	if s := b.Health().State; s != StateDraining {
+		t.Fatalf("busy target %s, want draining", s)
+	}
+	b.End()
+	c.Advance(drainCheck)
+	if s := b.Health().State; s != StateUnused {
+		t.Fatalf("target %s a check after its last request ended, want unused", s)
+	}
+	if d := r.Draining(); len(d) != 0 {
+		t.Errorf("Draining() = %+v", d)
 	}
 }

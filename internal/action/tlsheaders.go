@@ -56,10 +56,10 @@ func TLSHeaders(cs *tls.ConnectionState, o TLSHeaderOptions) []Header {
 	}
 	var hs []Header
 	if o.VersionAndCipher {
-		if v := tlsVersionName(cs.Version); v != "" {
+		if v := TLSVersionName(cs.Version); v != "" {
 			hs = append(hs, Header{HeaderTLSVersion, v})
 		}
-		if c := cipherSuiteName(cs.CipherSuite); c != "" {
+		if c := CipherSuiteName(cs.CipherSuite); c != "" {
 			hs = append(hs, Header{HeaderTLSCipherSuite, c})
 		}
 	}
@@ -112,8 +112,8 @@ func hasPrefixFold(s []byte, prefix string) bool {
 	return true
 }
 
-// tlsVersionName is the OpenSSL name of a protocol version.
-func tlsVersionName(v uint16) string {
+// TLSVersionName is the OpenSSL name of a protocol version.
+func TLSVersionName(v uint16) string {
 	switch v {
 	case tls.VersionTLS10:
 		return "TLSv1"
@@ -127,10 +127,10 @@ func tlsVersionName(v uint16) string {
 	return ""
 }
 
-// cipherSuiteName is the OpenSSL name of every suite crypto/tls can
+// CipherSuiteName is the OpenSSL name of every suite crypto/tls can
 // negotiate. TLS 1.3 suites keep their RFC 8446 names in OpenSSL, as in
 // ALB's security policy tables and access logs.
-func cipherSuiteName(id uint16) string {
+func CipherSuiteName(id uint16) string {
 	switch id {
 	case tls.TLS_AES_128_GCM_SHA256:
 		return "TLS_AES_128_GCM_SHA256"

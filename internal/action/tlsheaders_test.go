@@ -240,7 +240,7 @@ func TestEscapedPEMIndependent(t *testing.T) {
 func TestCipherSuiteNames(t *testing.T) {
 	seen := map[string]uint16{}
 	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
-		name := cipherSuiteName(s.ID)
+		name := CipherSuiteName(s.ID)
 		if name == "" {
 			t.Errorf("%s has no OpenSSL name", s.Name)
 			continue
@@ -266,7 +266,7 @@ func TestCipherSuiteNames(t *testing.T) {
 		tls.TLS_AES_256_GCM_SHA384:                        "TLS_AES_256_GCM_SHA384",
 		tls.TLS_CHACHA20_POLY1305_SHA256:                  "TLS_CHACHA20_POLY1305_SHA256",
 	} {
-		if got := cipherSuiteName(id); got != want {
+		if got := CipherSuiteName(id); got != want {
 			t.Errorf("%s = %s, want %s", tls.CipherSuiteName(id), got, want)
 		}
 	}

@@ -47,8 +47,10 @@ type Options struct {
 	Plane   *controlplane.Plane
 	Runtime Runtime
 	// Token is the bearer token every endpoint but /healthz requires.
-	Token  string
-	Logger *slog.Logger
+	Token string
+	// Metrics serves GET /metrics (Prometheus exposition); nil for none.
+	Metrics http.Handler
+	Logger  *slog.Logger
 }
 
 // handler serves the API.
@@ -79,6 +81,9 @@ func (h *handler) routes() {
 	h.tgRoutes()
 	h.certRoutes()
 	m.HandleFunc("GET /api/v1/export", h.export)
+	if h.o.Metrics != nil {
+		m.Handle("GET /metrics", h.o.Metrics)
+	}
 	// No catch-all pattern for unknown paths: it would match every method
 	// and hide the mux's 405 for a known path; statusWriter makes the
 	// mux's own 404 and 405 JSON.

@@ -133,6 +133,9 @@ func (ms *managedSource) start(m *Manager) {
 		KeySource: certmagic.StandardKeyGenerator{KeyType: keyTypes[ms.spec.KeyType]},
 		OnEvent: func(_ context.Context, event string, data map[string]any) error {
 			logEvent(log, event, data)
+			if f := m.o.OnIssue; f != nil && (event == "cert_obtained" || event == "cert_failed") {
+				f(ms.name, event == "cert_obtained")
+			}
 			return nil
 		},
 	}

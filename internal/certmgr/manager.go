@@ -52,6 +52,9 @@ type Options struct {
 	// RenewCheckInterval is how often managed certificates are checked for
 	// renewal. Zero means certmagic's default (10m).
 	RenewCheckInterval time.Duration
+	// OnIssue, if set, hears of every certificate a local CA or ACME
+	// source obtained (ok) or failed to obtain, by certificate name.
+	OnIssue func(cert string, ok bool)
 	// HTTPClient fetches OCSP responses for certificates from files. Nil
 	// means a client with a 10s timeout.
 	HTTPClient *http.Client

@@ -31,6 +31,7 @@ var apiCommands = map[string]command{
 	"register-targets":                  registerTargets,
 	"deregister-targets":                deregisterTargets,
 	"describe-target-health":            describeTargetHealth,
+	"status":                            statusCommand,
 }
 
 // certAPICommands are the "sluice cert" subcommands that talk to the admin

@@ -205,6 +205,7 @@ func serve(args []string, stderr io.Writer) error {
 	file := fs.String("c", "", "config file; optional: without one, everything is created through the admin API")
 	adminAddr := fs.String("admin-addr", DefaultAdminAddr, `admin API address ("off" to disable)`)
 	watch := fs.Duration("watch-interval", time.Second, "how often to check the config file for changes")
+	metricsAddr := fs.String("metrics-addr", "", "also serve /metrics here, without a token (e.g. 127.0.0.1:9901); the admin API serves it with one")
 	storeFlag := fs.String("store", "", `where API-made changes are kept: a bbolt file (default DATA-DIR/sluice.db) or "memory" (lost at exit)`)
 	var c common
 	c.register(fs)
@@ -215,7 +216,7 @@ func serve(args []string, stderr io.Writer) error {
 	if *storeFlag == "memory" {
 		st = store.NewMemory()
 	}
-	in, err := start(instanceOptions{c: c, file: *file, adminAddr: *adminAddr, store: st, storePath: *storeFlag, stderr: stderr})
+	in, err := start(instanceOptions{c: c, file: *file, adminAddr: *adminAddr, store: st, storePath: *storeFlag, metricsAddr: *metricsAddr, stderr: stderr})
 	if err != nil {
 		return err
 	}
@@ -231,10 +232,19 @@ func runUntilSignal(srv *server.Server, log *slog.Logger, timeout time.Duration,
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
 	reload := make(chan struct{}, 1)
 	go func() {
 		for {
 			select {
+			case <-usr1:
+				if err := srv.ReopenLogs(); err != nil {
+					log.Error("SIGUSR1: reopening access logs failed", "err", err)
+				} else {
+					log.Info("SIGUSR1: access logs reopened")
+				}
 			case <-hup:
 				log.Info("SIGHUP: reloading config")
 				select {

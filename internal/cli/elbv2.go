@@ -64,6 +64,7 @@ const apiUsage = `Admin API verbs (a running "sluice serve"), named and flagged 
   sluice register-targets --target-group NAME --targets Id=ADDR,Port=N ...
   sluice deregister-targets --target-group NAME --targets Id=ADDR,Port=N ... [--wait]
   sluice describe-target-health --target-group NAME [--targets ...]
+  sluice status [--once] [--interval D]   live health, requests/s, p99 and 5xx/s (reads GET /metrics)
 ` + certAPIUsage + `
   IDs ("ARNs"): a load balancer, target group or certificate is its name; a listener LB:PORT (web:443);
   a rule LB:PORT:NAME (web:443:chat). The aws spellings --load-balancer-arn, --listener-arn,

@@ -29,7 +29,9 @@ type instance struct {
 	store store.Store
 	plane *controlplane.Plane
 	admin *http.Server
-	log   *slog.Logger
+	// metrics serves /metrics alone, without a token (--metrics-addr).
+	metrics *http.Server
+	log     *slog.Logger
 }
 
 type instanceOptions struct {
@@ -41,7 +43,9 @@ type instanceOptions struct {
 	store store.Store
 	// storePath is the bbolt file; empty means DATA-DIR/sluice.db.
 	storePath string
-	stderr    io.Writer
+	// metricsAddr, if set, serves /metrics there without a token.
+	metricsAddr string
+	stderr      io.Writer
 }
 
 // start opens the store, applies the file and the stored state, and
@@ -72,11 +76,23 @@ func start(o instanceOptions) (_ *instance, err error) {
 	if in.srv, err = server.New(server.Options{DataDir: o.c.dataDir, Logger: log, Engine: o.c.engine}); err != nil {
 		return nil, err
 	}
-	in.plane = controlplane.New(controlplane.Options{Store: in.store, Server: in.srv, DataDir: o.c.dataDir, File: o.file, Logger: log})
+	in.plane = controlplane.New(controlplane.Options{Store: in.store, Server: in.srv, DataDir: o.c.dataDir, File: o.file, Logger: log,
+		Changed: in.srv.MetricsRegistry().ConfigReload})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := in.plane.Start(ctx); err != nil {
 		return nil, err
+	}
+	if o.metricsAddr != "" {
+		ln, err := net.Listen("tcp", o.metricsAddr)
+		if err != nil {
+			return nil, fmt.Errorf("metrics listener on %s: %w", o.metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", in.srv.Metrics())
+		in.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+		go in.metrics.Serve(ln)
+		log.Info("metrics listening, without a token", "addr", ln.Addr().String())
 	}
 	if o.adminAddr == "" || o.adminAddr == "off" {
 		return in, nil
@@ -93,7 +109,7 @@ func start(o instanceOptions) (_ *instance, err error) {
 		log.Warn("the admin API listens beyond this machine; anyone who can reach it and has the token can change the load balancer", "addr", o.adminAddr)
 	}
 	in.admin = &http.Server{
-		Handler:           api.New(api.Options{Plane: in.plane, Runtime: in.srv, Token: token, Logger: log}),
+		Handler:           api.New(api.Options{Plane: in.plane, Runtime: in.srv, Token: token, Logger: log, Metrics: in.srv.Metrics()}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -129,6 +145,9 @@ func (in *instance) run(c common, watch time.Duration) error {
 }
 
 func (in *instance) close() {
+	if in.metrics != nil {
+		in.metrics.Close()
+	}
 	if in.admin != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		in.admin.Shutdown(ctx)

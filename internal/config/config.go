@@ -72,9 +72,40 @@ type LoadBalancer struct {
 	// X-Amzn-Tls-Cipher-Suite to requests received on HTTPS listeners.
 	// Default false.
 	XAmznTLSVersionAndCipherSuite bool `yaml:"x_amzn_tls_version_and_cipher_suite,omitempty"`
+	// AccessLogs writes a line per request, in ALB's format or as JSON.
+	// Nil means no access log.
+	AccessLogs *AccessLogs `yaml:"access_logs,omitempty"`
 	// Listeners is the load balancer's listeners; at least one.
 	Listeners []Listener `yaml:"listeners,omitempty"`
 }
+
+// Access log formats.
+const (
+	LogFormatALB  = "alb"
+	LogFormatJSON = "json"
+)
+
+// AccessLogs configures a load balancer's access log. Lines are written
+// asynchronously; when the writer falls behind, lines are dropped and
+// counted (sluice_access_log_dropped_total) rather than slowing requests.
+type AccessLogs struct {
+	// Enabled defaults to true when the block is present.
+	Enabled *bool `yaml:"enabled,omitempty"`
+	// Path is the log file, or "-" for standard output. Required. Several
+	// load balancers may share a file. SIGUSR1 reopens it (for logrotate).
+	Path string `yaml:"path,omitempty"`
+	// Format is alb (default: ALB's fields, order and quoting) or json.
+	Format string `yaml:"format,omitempty"`
+	// MaxSizeMB rotates the file when it would grow past this size
+	// (PATH.1, PATH.2, ...); 0 (default) leaves rotation to logrotate;
+	// 1–100000.
+	MaxSizeMB int `yaml:"max_size_mb,omitempty"`
+	// MaxBackups is how many rotated files are kept; default 5, 1–1000.
+	MaxBackups int `yaml:"max_backups,omitempty"`
+}
+
+// On reports whether the access log is enabled.
+func (a *AccessLogs) On() bool { return a != nil && (a.Enabled == nil || *a.Enabled) }
 
 // Listener accepts connections on one port.
 type Listener struct {

@@ -126,6 +126,10 @@ func (lb *LoadBalancer) applyDefaults() {
 	if lb.HTTP2Enabled == nil {
 		lb.HTTP2Enabled = new(true)
 	}
+	if al := lb.AccessLogs; al != nil {
+		al.Format = cmp.Or(al.Format, LogFormatALB)
+		al.MaxBackups = cmp.Or(al.MaxBackups, 5)
+	}
 }
 
 // applyActionDefaults fills the defaults of the actions in list, found at

@@ -149,6 +149,17 @@ func (v *validator) loadBalancers() {
 		if len(lb.Listeners) == 0 {
 			v.missing(p+".listeners", "add at least one listener")
 		}
+		if al := lb.AccessLogs; al != nil {
+			ap := p + ".access_logs"
+			if al.Path == "" {
+				v.missing(ap+".path", "give the log file's path, or \"-\" for standard output")
+			}
+			v.oneOf(ap+".format", al.Format, LogFormatALB, LogFormatJSON)
+			if al.MaxSizeMB != 0 {
+				v.intRange(ap+".max_size_mb", al.MaxSizeMB, 1, 100000)
+			}
+			v.intRange(ap+".max_backups", al.MaxBackups, 1, 1000)
+		}
 		for j := range lb.Listeners {
 			lp := index(p+".listeners", j)
 			if b, ok := v.listener(&lb.Listeners[j], lp); ok {

@@ -43,6 +43,9 @@ type Options struct {
 	// File is the config file; empty when the API is the only source.
 	File   string
 	Logger *slog.Logger
+	// Changed, if set, hears of every attempt to change the running
+	// configuration: source is "file", "api" or "store".
+	Changed func(source string, ok bool)
 }
 
 // Plane owns the running configuration.
@@ -107,6 +110,13 @@ func (p *Plane) Current() (*config.Config, *State) {
 	return p.cur, p.state.clone()
 }
 
+// changed reports an attempted change to Options.Changed.
+func (p *Plane) changed(source string, err error) {
+	if p.o.Changed != nil {
+		p.o.Changed(source, err == nil)
+	}
+}
+
 // FileMoved tells the plane its config file is now at path (same content).
 func (p *Plane) FileMoved(path string) {
 	p.mu.Lock()
@@ -118,10 +128,11 @@ func (p *Plane) FileMoved(path string) {
 // ReloadFile re-reads the config file and applies it with the API state.
 // A bad file is refused with the error and the running configuration
 // stays.
-func (p *Plane) ReloadFile() error {
+func (p *Plane) ReloadFile() (err error) {
 	if p.o.File == "" {
 		return nil
 	}
+	defer func() { p.changed("file", err) }()
 	data, err := os.ReadFile(p.o.File)
 	if err != nil {
 		return fmt.Errorf("reading config: %w", err)
@@ -230,6 +241,7 @@ func (p *Plane) resync(ctx context.Context) {
 	if err == nil {
 		err = p.o.Server.Apply(cfg)
 	}
+	p.changed("store", err)
 	if err != nil {
 		p.log.Error("a change in the shared store cannot be applied; keeping the running configuration", "revision", rev, "err", err)
 		p.rev = rev
@@ -255,12 +267,15 @@ func (p *Plane) Update(ctx context.Context, focus func(*config.Config) string, f
 	}
 	cfg, err := compose(s, p.o.DataDir)
 	if err != nil {
+		p.changed("api", err)
 		return nil, validationError(err, cfg, focus)
 	}
 	if err := p.o.Server.Apply(cfg); err != nil {
+		p.changed("api", err)
 		return nil, applyError(err, cfg, focus)
 	}
 	rev, err := p.persist(ctx, s)
+	p.changed("api", err)
 	if err != nil {
 		// Put back what the store still says.
 		if aerr := p.o.Server.Apply(p.cur); aerr != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/sluicelb/sluice/internal/accesslog"
 	"github.com/sluicelb/sluice/internal/action"
 	"github.com/sluicelb/sluice/internal/h1"
 	"github.com/sluicelb/sluice/internal/lberr"
@@ -63,6 +64,22 @@ type conn struct {
 	// verified is the client verifier the connection's certificate last
 	// passed.
 	verified *snapshot.ClientVerifier
+
+	// rec is the entry of the request being served, for the metrics and
+	// the access log; see begin and emit.
+	rec                            accesslog.Entry
+	reqStart, dispatched, respHead time.Time
+	recvMark, sentMark             int64
+	// sent counts the bytes written to the client.
+	sent     int64
+	upgraded bool
+	urlBuf   []byte
+	// tlsCipher, tlsVersion and sni describe the TLS connection, for the
+	// access log; computed at its first logged request.
+	tlsCipher, tlsVersion, sni string
+	// lbName and listenerID name the listener the connection counts
+	// against in the connection metrics, fixed when it opened.
+	lbName, listenerID string
 }
 
 func newConn(e *Engine, nc net.Conn) *conn {
@@ -113,11 +130,13 @@ func (c *conn) serve() {
 			}
 		}
 		if !c.readHead() {
+			c.emit()
 			c.finish()
 			return
 		}
 		c.active.Store(true)
 		keep := c.handle()
+		c.emit()
 		if !keep || c.e.shutting.Load() {
 			c.finish()
 			return
@@ -135,6 +154,7 @@ func (c *conn) finish() {
 // readHead reads until a complete request head is buffered, answering the
 // request itself (and returning false) when it never can be.
 func (c *conn) readHead() bool {
+	c.begin()
 	// The whole head must arrive within the idle timeout of its first
 	// byte, however slowly it trickles in (slowloris).
 	var started time.Time
@@ -145,6 +165,7 @@ func (c *conn) readHead() bool {
 			return true
 		}
 		if err != h1.ErrIncomplete {
+			c.classify()
 			var pe *h1.Error
 			if errors.As(err, &pe) {
 				c.failStatus(pe.Status, pe.Msg)
@@ -182,6 +203,7 @@ func (c *conn) handle() bool {
 		return false
 	}
 	mode := l.LB.DesyncMitigationMode
+	c.classify()
 	switch {
 	case req.TEUnsupported:
 		c.fail(lberr.ErrUnsupportedTE, true)
@@ -241,16 +263,22 @@ func (c *conn) handle() bool {
 		SourceIP: c.client.Addr().Unmap(),
 	}
 	a := l.Default
-	if i, _, ok := l.Router.Match(view); ok {
+	i, _, evaluated, ok := l.Router.MatchCount(view)
+	if ok {
 		a = l.Actions[i]
 	}
+	c.rec.MatchedRulePriority, c.rec.RulesEvaluated = a.Priority, evaluated
 	switch a.Kind {
 	case snapshot.Redirect:
 		loc := action.Location(l, a.Redirect, view.Host, view.Path, view.RawQuery)
+		c.rec.ActionsExecuted = append(c.rec.ActionsExecuted, "redirect")
+		c.rec.RedirectURL = loc
 		c.respond(a.Redirect.Status, "text/html", nil, "Location", loc, closeAfter || hasBody)
 	case snapshot.FixedResponse:
+		c.rec.ActionsExecuted = append(c.rec.ActionsExecuted, "fixed-response")
 		c.respond(a.Fixed.Status, a.Fixed.ContentType, a.Fixed.Body, "", "", closeAfter || hasBody)
 	case snapshot.Forward:
+		c.rec.ActionsExecuted = append(c.rec.ActionsExecuted, "forward")
 		return c.forward(snap, l, a.Forward, closeAfter)
 	}
 	return !closeAfter && !hasBody
@@ -284,6 +312,9 @@ func (c *conn) check() *lberr.Failure {
 
 // fail answers with the load balancer's own error page.
 func (c *conn) fail(f *lberr.Failure, closeConn bool) {
+	if c.rec.ErrorReason == "" {
+		c.rec.ErrorReason = f.Reason
+	}
 	c.respond(f.Code, "text/html", action.ErrorPage(f), "", "", closeConn)
 }
 
@@ -295,6 +326,7 @@ func (c *conn) failStatus(code int, msg string) {
 // respond writes a response the load balancer makes itself; a HEAD
 // request gets the head only.
 func (c *conn) respond(code int, ctype string, body []byte, hname, hval string, closeConn bool) {
+	c.rec.ELBStatus = code
 	b := appendStatusLine(c.wbuf[:0], code)
 	b = append(b, "Server: sluice\r\nContent-Type: "...)
 	b = append(b, ctype...)
@@ -334,6 +366,7 @@ func (c *conn) Write(b []byte) (int, error) {
 		}
 		n, err := c.nc.Write(b[written:])
 		written += n
+		c.sent += int64(n)
 		if n > 0 {
 			c.in.last = time.Now()
 		}

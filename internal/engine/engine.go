@@ -23,6 +23,7 @@ import (
 
 	"github.com/sluicelb/sluice/internal/clock"
 	"github.com/sluicelb/sluice/internal/listener"
+	"github.com/sluicelb/sluice/internal/observe"
 	"github.com/sluicelb/sluice/internal/snapshot"
 )
 
@@ -41,6 +42,9 @@ type Options struct {
 	ConnContext func(ctx context.Context, c net.Conn) context.Context
 	Clock       clock.Clock
 	Log         *slog.Logger
+	// Observer receives every request and connection event; nil ignores
+	// them.
+	Observer *observe.Observer
 }
 
 // Engine serves HTTP/1.x itself and hands h2 connections to net/http.
@@ -53,6 +57,7 @@ type Engine struct {
 	conns    map[*conn]struct{}
 	shutting atomic.Bool
 	nextID   atomic.Uint32
+	h2names  sync.Map      // net.Conn → [2]string{lb, listener} of h2 connections
 	done     chan struct{} // closed when the last connection ends during shutdown
 }
 
@@ -81,6 +86,7 @@ func New(o Options) *Engine {
 			ConnContext: o.ConnContext,
 			TLSConfig:   &tls.Config{NextProtos: []string{"h2"}},
 			ErrorLog:    slog.NewLogLogger(o.Log.Handler(), slog.LevelDebug),
+			ConnState:   o.Observer.ConnState(e.names),
 		}
 		go e.h2.Serve(e.h2l)
 	}
@@ -108,6 +114,9 @@ func (e *Engine) serve(nc net.Conn) {
 		cancel()
 		if err != nil {
 			e.o.Log.Debug("TLS handshake failed", "client", nc.RemoteAddr().String(), "err", err)
+			if lb, id := e.names(); lb != "" {
+				e.o.Observer.TLSError(lb, id)
+			}
 			nc.Close()
 			return
 		}
@@ -138,11 +147,29 @@ func (e *Engine) track(c *conn) bool {
 		return false
 	}
 	e.conns[c] = struct{}{}
+	c.lbName, c.listenerID = e.names()
+	if c.lbName != "" {
+		e.o.Observer.ConnOpened(c.lbName, c.listenerID)
+	}
 	return true
+}
+
+// names returns the load balancer and listener ID the engine serves now,
+// for connection metrics; empty before the listener is configured.
+func (e *Engine) names() (lb, listener string) {
+	if snap := e.o.Snapshot.Load(); snap != nil {
+		if l := snap.Listeners[e.o.Addr]; l != nil {
+			return l.LB.Name, l.ID
+		}
+	}
+	return "", ""
 }
 
 func (e *Engine) untrack(c *conn) {
 	e.mu.Lock()
+	if _, ok := e.conns[c]; ok && c.lbName != "" {
+		e.o.Observer.ConnClosed(c.lbName, c.listenerID)
+	}
 	delete(e.conns, c)
 	if e.shutting.Load() && len(e.conns) == 0 && e.done != nil {
 		close(e.done)

@@ -107,6 +107,7 @@ func (c *conn) forward(snap *snapshot.Snapshot, l *snapshot.Listener, fa *snapsh
 		return !closeAfter && !hasBody
 	}
 	t := ch.Target
+	c.rec.TargetGroup = ch.Route.Group.Name
 	if t == nil {
 		c.fail(lberr.ErrNoTargets, closeAfter || hasBody)
 		return !closeAfter && !hasBody
@@ -123,13 +124,18 @@ func (c *conn) forward(snap *snapshot.Snapshot, l *snapshot.Listener, fa *snapsh
 		pool := ch.Route.Pools[t]
 		uc, reused, err := pool.GetConn(context.Background(), c.id)
 		if err != nil {
+			f := lberr.Classify(err)
+			c.e.o.Observer.TargetConnError(l.LB.Name, ch.Route.Group.Name, t.Addr, f == lberr.ErrTargetTLS)
 			if lberr.IsConnectFailure(err) {
 				retry := !retriedConnect && action.Retryable(method(req.Method), hasBody)
 				if next := action.ConnectFailed(ch.Route, t, err, c.e.o.Clock.Now(), c.e.o.Log, retry); next != nil {
+					c.rec.TargetList = append(c.rec.TargetList, t.Addr)
+					c.rec.TargetStatusList = append(c.rec.TargetStatusList, "-")
 					retriedConnect, t = true, next
 					continue
 				}
 			}
+			c.rec.Target = t.Addr
 			c.fail(lberr.Classify(err), closeAfter || hasBody)
 			return !closeAfter && !hasBody
 		}
@@ -154,6 +160,7 @@ func (c *conn) exchange(snap *snapshot.Snapshot, l *snapshot.Listener, ch *actio
 	pool *upstream.Pool, uc *upstream.Conn, trace string, closeAfter, mayRetry bool) (keep, retry bool) {
 	req := &c.req
 	hasBody := req.Chunked || req.ContentLength > 0
+	c.rec.Target = t.Addr
 	b := c.appendRequestHead(c.wbuf[:0], l, trace)
 	// A body already read with the head goes out in the same write.
 	bodySent := !hasBody
@@ -162,6 +169,7 @@ func (c *conn) exchange(snap *snapshot.Snapshot, l *snapshot.Listener, ch *actio
 		bodySent = true
 	}
 	c.wbuf = b[:0]
+	c.dispatched = time.Now()
 	if _, err := uc.Write(b); err != nil {
 		uc.Close()
 		if mayRetry && !hasBody {
@@ -218,6 +226,8 @@ func (c *conn) exchange(snap *snapshot.Snapshot, l *snapshot.Listener, ch *actio
 			return false, false
 		}
 		if resp.Status >= 200 || resp.Status == http.StatusSwitchingProtocols {
+			c.respHead = time.Now()
+			c.rec.TargetStatus = resp.Status
 			break
 		}
 		// An interim response: 100 Continue releases a held body.
@@ -288,6 +298,8 @@ func (c *conn) relay(snap *snapshot.Snapshot, l *snapshot.Listener, ch *action.C
 		closeAfter = true
 	}
 	b := c.wbuf[:0]
+	c.rec.ELBStatus = resp.Status
+	c.upgraded = upgrade
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(resp.Status), 10)
 	b = append(b, ' ')
@@ -413,7 +425,9 @@ type rawWriter struct{ c *conn }
 func (w rawWriter) Write(b []byte) (int, error) {
 	// A client that stops reading must not pin the tunnel forever.
 	w.c.nc.SetWriteDeadline(time.Now().Add(w.c.e.o.IdleTimeout))
-	return w.c.nc.Write(b)
+	n, err := w.c.nc.Write(b)
+	w.c.sent += int64(n)
+	return n, err
 }
 
 // tlsHeaders returns the headers the listener adds for the connection's

@@ -82,6 +82,7 @@ func (c *conn) waitHot() int {
 	for {
 		n, err := c.nc.Read(c.in.buf[c.in.w:])
 		c.in.w += n
+		c.in.total += int64(n)
 		switch {
 		case n > 0:
 			c.in.last = time.Now()

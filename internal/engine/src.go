@@ -21,7 +21,12 @@ type src struct {
 	// is the read deadline currently set. The deadline is re-armed only
 	// when it gets close, and a timeout is real only if last is idle old.
 	last, armed time.Time
+	// total counts the bytes read from the connection.
+	total int64
 }
+
+// consumed is the number of bytes read from the connection and consumed.
+func (s *src) consumed() int64 { return s.total - int64(s.w-s.r) }
 
 // arm makes sure some read deadline is set. The one set may be nearer than
 // the idle timeout (the hot wait sets a short one); a timeout is then
@@ -80,6 +85,7 @@ func (s *src) fill(max int) error {
 		}
 		n, err := s.c.Read(s.buf[s.w:])
 		s.w += n
+		s.total += int64(n)
 		if n > 0 {
 			if s.idle > 0 {
 				s.last = time.Now()
@@ -108,6 +114,7 @@ func (s *src) Read(p []byte) (int, error) {
 			s.arm(time.Now())
 		}
 		n, err := s.c.Read(p)
+		s.total += int64(n)
 		if n > 0 && s.idle > 0 {
 			s.last = time.Now()
 		}

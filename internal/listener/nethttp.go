@@ -22,6 +22,8 @@ type HTTPOptions struct {
 	// ErrorLog receives net/http's own messages (TLS handshake errors and
 	// the like). Nil discards them.
 	ErrorLog *log.Logger
+	// ConnState, if set, is told of every connection's state changes.
+	ConnState func(net.Conn, http.ConnState)
 }
 
 // maxHeaderBytes lets requests well past ALB's limits (a 16 KiB request line
@@ -45,6 +47,7 @@ func NewHTTPEngine(o HTTPOptions) Engine {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ConnContext:       o.ConnContext,
 		ErrorLog:          o.ErrorLog,
+		ConnState:         o.ConnState,
 	}
 	var p http.Protocols
 	p.SetHTTP1(true)

@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"net/http/httputil"
+	"time"
 
 	"github.com/sluicelb/sluice/internal/action"
 	"github.com/sluicelb/sluice/internal/snapshot"
@@ -40,6 +41,8 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 // modifyResponse adds the stickiness cookies to the target's response.
 func (p *Proxy) modifyResponse(resp *http.Response) error {
 	fw := resp.Request.Context().Value(ctxKey{}).(*forward)
+	fw.rec.respHead = time.Now()
+	fw.rec.TargetStatus = resp.StatusCode
 	for _, c := range action.ResponseCookies(fw.s, fw.l, &fw.choice, fw.target, resp.Header["Set-Cookie"], p.clock.Now()) {
 		resp.Header.Add("Set-Cookie", c)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/sluicelb/sluice/internal/action"
 	"github.com/sluicelb/sluice/internal/clock"
 	"github.com/sluicelb/sluice/internal/lberr"
+	"github.com/sluicelb/sluice/internal/observe"
 	"github.com/sluicelb/sluice/internal/router"
 	"github.com/sluicelb/sluice/internal/snapshot"
 	"github.com/sluicelb/sluice/internal/target"
@@ -34,7 +35,13 @@ type Proxy struct {
 	clock clock.Clock
 	log   *slog.Logger
 	rp    *httputil.ReverseProxy
+	// observer receives every request; nil ignores them.
+	observer *observe.Observer
 }
+
+// SetObserver sets who receives the requests served; call it before
+// serving.
+func (p *Proxy) SetObserver(o *observe.Observer) { p.observer = o }
 
 // New returns a proxy reading the snapshot that cur points to at the start
 // of each request. A nil clock means the wall clock; a nil logger
@@ -77,7 +84,10 @@ func (h listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeFailure(w, lberr.ErrNoTargets)
 		return
 	}
-	h.p.serve(w, r, s, l)
+	rec := newRecord(r)
+	rw := &recorder{ResponseWriter: w}
+	h.p.serve(rw, r, s, l, rec)
+	h.p.emit(rw, r, l, rec)
 }
 
 // forward is the state of one forwarded request, carried in its context
@@ -92,6 +102,7 @@ type forward struct {
 	client  netip.AddrPort
 	trace   string
 	retried bool
+	rec     *record
 	// in is the client's request as the reverse proxy first received it; a
 	// retry starts from it again, not from the rewritten outgoing request.
 	in *http.Request
@@ -99,8 +110,9 @@ type forward struct {
 
 type ctxKey struct{}
 
-func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *snapshot.Snapshot, l *snapshot.Listener) {
+func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *snapshot.Snapshot, l *snapshot.Listener, rec *record) {
 	if f := checkRequest(r); f != nil {
+		rec.fail(f)
 		writeFailure(w, f)
 		return
 	}
@@ -109,6 +121,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *snapshot.Snapsh
 	}
 	if !clientVerified(r, l) {
 		w.Header().Set("Connection", "close")
+		rec.fail(lberr.ErrClientCertificate)
 		writeFailure(w, lberr.ErrClientCertificate)
 		return
 	}
@@ -135,43 +148,55 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *snapshot.Snapsh
 		SourceIP: client.Addr().Unmap(),
 	}
 	a := l.Default
-	if i, _, ok := l.Router.Match(&view); ok {
+	i, _, evaluated, ok := l.Router.MatchCount(&view)
+	if ok {
 		a = l.Actions[i]
 	}
+	rec.MatchedRulePriority, rec.RulesEvaluated = a.Priority, evaluated
 	switch a.Kind {
 	case snapshot.Redirect:
 		h := w.Header()
-		h.Set("Location", action.Location(l, a.Redirect, r.Host, r.URL.EscapedPath(), r.URL.RawQuery))
+		loc := action.Location(l, a.Redirect, r.Host, r.URL.EscapedPath(), r.URL.RawQuery)
+		rec.ActionsExecuted = append(rec.ActionsExecuted, "redirect")
+		rec.RedirectURL = loc
+		h.Set("Location", loc)
 		h.Set("Server", "sluice")
 		h.Set("Content-Type", "text/html")
 		w.WriteHeader(a.Redirect.Status)
 	case snapshot.FixedResponse:
+		rec.ActionsExecuted = append(rec.ActionsExecuted, "fixed-response")
 		h := w.Header()
 		h.Set("Content-Type", a.Fixed.ContentType)
 		h.Set("Server", "sluice")
 		w.WriteHeader(a.Fixed.Status)
 		w.Write(a.Fixed.Body)
 	case snapshot.Forward:
-		p.forward(w, r, s, l, a.Forward, client)
+		rec.ActionsExecuted = append(rec.ActionsExecuted, "forward")
+		p.forward(w, r, s, l, a.Forward, client, rec)
 	}
 }
 
-func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, s *snapshot.Snapshot, l *snapshot.Listener, fa *snapshot.ForwardAction, client netip.AddrPort) {
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, s *snapshot.Snapshot, l *snapshot.Listener, fa *snapshot.ForwardAction, client netip.AddrPort, rec *record) {
 	now := p.clock.Now()
-	fw := &forward{l: l, s: s, client: client}
+	fw := &forward{l: l, s: s, client: client, rec: rec}
 	fw.choice = action.Choose(s, l, fa, requestCookies{r}, now)
 	fw.route = fw.choice.Route
+	rec.TargetGroup = fw.route.Group.Name
 	if f := action.CheckProtocolVersion(fw.route.Group.ProtocolVersion, r.ProtoMajor, r.Header.Get("Content-Type")); f != nil {
+		rec.fail(f)
 		writeFailure(w, f)
 		return
 	}
 	t := fw.choice.Target
 	if t == nil {
+		rec.fail(lberr.ErrNoTargets)
 		writeFailure(w, lberr.ErrNoTargets)
 		return
 	}
+	rec.Target = t.Addr
 	fw.target, fw.pool = t, fw.route.Pools[t]
 	fw.trace = action.TraceID(r.Header.Get("X-Amzn-Trace-Id"), now)
+	rec.TraceID = fw.trace
 	t.Begin()
 	defer func() { fw.target.End() }()
 	fw.in = r.WithContext(context.WithValue(r.Context(), ctxKey{}, fw))
@@ -184,6 +209,7 @@ type roundTripper struct{}
 
 func (roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	fw := req.Context().Value(ctxKey{}).(*forward)
+	fw.rec.dispatched = time.Now()
 	return fw.pool.Transport.RoundTrip(req)
 }
 
@@ -195,18 +221,25 @@ func (roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 // r is the outgoing request, already rewritten; the retry uses fw.in.
 func (p *Proxy) targetError(w http.ResponseWriter, r *http.Request, err error) {
 	fw := r.Context().Value(ctxKey{}).(*forward)
+	f := lberr.Classify(err)
+	if lberr.IsConnectFailure(err) || f == lberr.ErrTargetTLS {
+		p.observer.TargetConnError(fw.l.LB.Name, fw.route.Group.Name, fw.target.Addr, f == lberr.ErrTargetTLS)
+	}
 	if lberr.IsConnectFailure(err) {
 		retry := !fw.retried && action.Retryable(fw.in.Method, fw.in.ContentLength != 0 || (fw.in.Body != nil && fw.in.Body != http.NoBody))
 		if t := action.ConnectFailed(fw.route, fw.target, err, p.clock.Now(), p.log, retry); t != nil {
 			fw.retried = true
+			fw.rec.TargetList = append(fw.rec.TargetList, fw.target.Addr)
+			fw.rec.TargetStatusList = append(fw.rec.TargetStatusList, "-")
 			fw.target.End()
 			fw.target, fw.pool = t, fw.route.Pools[t]
+			fw.rec.Target = t.Addr
 			t.Begin()
 			p.rp.ServeHTTP(w, fw.in)
 			return
 		}
 	}
-	f := lberr.Classify(err)
+	fw.rec.fail(f)
 	if f == lberr.ErrClientClosed {
 		return // nobody to answer
 	}

@@ -68,8 +68,15 @@ var errNoConditions = errors.New("a rule needs at least one condition; the defau
 // the caller then runs the listener's default actions. Match allocates
 // nothing.
 func (t *Table) Match(r *Request) (action, priority int, ok bool) {
+	action, priority, _, ok = t.MatchCount(r)
+	return action, priority, ok
+}
+
+// MatchCount is Match that also reports how many rules were evaluated
+// (ALB's RuleEvaluations).
+func (t *Table) MatchCount(r *Request) (action, priority, evaluated int, ok bool) {
 	if t == nil {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
 next:
 	for i := range t.rules {
@@ -79,9 +86,9 @@ next:
 				continue next
 			}
 		}
-		return rule.Action, rule.Priority, true
+		return rule.Action, rule.Priority, i + 1, true
 	}
-	return 0, 0, false
+	return 0, 0, len(t.rules), false
 }
 
 // Len returns the number of rules in t.

@@ -26,6 +26,8 @@ import (
 	"github.com/sluicelb/sluice/internal/engine"
 	"github.com/sluicelb/sluice/internal/health"
 	"github.com/sluicelb/sluice/internal/listener"
+	"github.com/sluicelb/sluice/internal/metrics"
+	"github.com/sluicelb/sluice/internal/observe"
 	"github.com/sluicelb/sluice/internal/proxy"
 	"github.com/sluicelb/sluice/internal/snapshot"
 	"github.com/sluicelb/sluice/internal/target"
@@ -65,6 +67,7 @@ type Server struct {
 	keyring  *balancer.Keyring
 	proxy    *proxy.Proxy
 	certs    *certmgr.Manager
+	obs      *observe.Observer
 
 	fileMu   sync.Mutex
 	lastFile []byte // the config file's content as last loaded
@@ -129,6 +132,10 @@ func New(o Options) (*Server, error) {
 	if co.Clock == nil {
 		co.Clock = o.Clock
 	}
+	reg := metrics.NewWithClock(o.Clock)
+	if co.OnIssue == nil {
+		co.OnIssue = reg.ACME
+	}
 	cm, err := certmgr.New(co)
 	if err != nil {
 		return nil, err
@@ -143,9 +150,12 @@ func New(o Options) (*Server, error) {
 		health:   health.NewManager(health.Options{Clock: o.Clock, Logger: o.Logger}),
 		keyring:  kr,
 		sockets:  map[string]*socket{},
+		obs:      observe.New(reg, o.Logger),
 	}
 	s.drainCtx, s.drainCancel = context.WithCancel(context.Background())
 	s.proxy = proxy.New(&s.cur, o.Clock, o.Logger)
+	s.proxy.SetObserver(s.obs)
+	reg.SetState(s.metricsState)
 	return s, nil
 }
 
@@ -189,6 +199,12 @@ func (s *Server) Apply(cfg *config.Config) error {
 		}
 		opened[addr] = ls
 	}
+	if err := s.obs.SetLogs(cfg); err != nil {
+		for _, o := range opened {
+			o.Close(context.Background())
+		}
+		return err
+	}
 	// Sources start before the snapshot that uses them is published; the
 	// sockets are bound, so ACME challenges can already be answered.
 	s.certs.Commit(certs)
@@ -219,6 +235,7 @@ func (s *Server) Apply(cfg *config.Config) error {
 	}
 	s.health.Sync(snap.Health)
 	s.pools.Retain(snap.Pools)
+	s.retainMetrics(snap)
 	return nil
 }
 
@@ -237,6 +254,7 @@ func (s *Server) newEngine(addr string, k engineKey) listener.Engine {
 			ConnContext: connCtx,
 			Clock:       s.clock,
 			Log:         s.log,
+			Observer:    s.obs,
 		})
 	}
 	return listener.NewHTTPEngine(listener.HTTPOptions{
@@ -245,6 +263,14 @@ func (s *Server) newEngine(addr string, k engineKey) listener.Engine {
 		HTTP2:       k.http2,
 		ConnContext: connCtx,
 		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ConnState: s.obs.ConnState(func() (string, string) {
+			if snap := s.cur.Load(); snap != nil {
+				if l := snap.Listeners[addr]; l != nil {
+					return l.LB.Name, l.ID
+				}
+			}
+			return "", ""
+		}),
 	})
 }
 
@@ -310,6 +336,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	close(errs)
 	s.health.Close()
 	s.certs.Close()
+	s.obs.Close()
 	s.registry.Close()
 	s.pools.CloseIdle()
 	return errors.Join(collect(errs)...)

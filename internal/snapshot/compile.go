@@ -140,7 +140,8 @@ func healthSettings(c *config.TargetGroup) (health.Settings, error) {
 }
 
 func (p *Prepared) prepareListener(lb *LoadBalancer, c *config.Listener) (*Listener, error) {
-	l := &Listener{LB: lb, HTTPS: c.Protocol == "HTTPS", Port: c.Port, PortStr: strconv.Itoa(c.Port), Addr: ListenerAddr(*c)}
+	l := &Listener{LB: lb, HTTPS: c.Protocol == "HTTPS", Port: c.Port, PortStr: strconv.Itoa(c.Port), Addr: ListenerAddr(*c),
+		ID: lb.Name + ":" + strconv.Itoa(c.Port)}
 	var rules []router.Rule
 	for i, r := range c.Rules {
 		conds, err := compileConditions(r.Conditions)

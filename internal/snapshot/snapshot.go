@@ -61,7 +61,9 @@ type LoadBalancer struct {
 
 // Listener is one listener's compiled routing.
 type Listener struct {
-	LB      *LoadBalancer
+	LB *LoadBalancer
+	// ID is LB:PORT, as the admin API and the metrics name the listener.
+	ID      string
 	HTTPS   bool
 	Port    int
 	PortStr string

@@ -2,13 +2,15 @@
 # run.sh benchmarks sluice side by side with nginx, HAProxy and Caddy on
 # this machine, all on 127.0.0.1, and writes bench/results/latest.md.
 # See bench/README.md. Environment:
-#   PROXIES="nginx haproxy caddy sluice"   which proxies to run (subset, any order)
+#   PROXIES="nginx haproxy caddy sluice"   which proxies to run (subset, any order);
+#                   sluice-obs is sluice with an access log and --metrics-addr on
+#                   (compare it with sluice for the cost of observability)
 #   SCENARIOS="http https newconn 16k upload ws idle"
 #   DURATION=10     seconds per measured run; QUICK=1 makes it 3
 #   DIRECT=1        also run every scenario straight at the backend (0: skip)
 #   CONNS=64        client connections for the wrk and WebSocket runs
 #   IDLE_CONNS=10000  connections for the idle-RSS scenario
-#   BASE_PORT=28000   first of the ports used (base .. base+41)
+#   BASE_PORT=28000   first of the ports used (base .. base+52)
 #   KEEP_TMP=1      keep the temp dir with configs and logs
 #   SLUICE_BIN=path use this sluice binary instead of building ./cmd/sluice
 set -uo pipefail
@@ -27,7 +29,7 @@ UPLOAD_CONNS=8
 IDLE_CONNS=${IDLE_CONNS:-10000}
 BASE_PORT=${BASE_PORT:-28000}
 ALL_SCENARIOS="http https newconn 16k upload ws idle"
-ALL_PROXIES="nginx haproxy caddy sluice"
+ALL_PROXIES="nginx haproxy caddy sluice sluice-obs"
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -145,9 +147,10 @@ build() {
 BACKEND_PORT=$BASE_PORT
 BACKEND_TLS_PORT=$((BASE_PORT + 1))
 declare -A HTTP_PORT=([direct]=$BACKEND_PORT [nginx]=$((BASE_PORT + 10)) [haproxy]=$((BASE_PORT + 20))
-	[caddy]=$((BASE_PORT + 30)) [sluice]=$((BASE_PORT + 40)))
+	[caddy]=$((BASE_PORT + 30)) [sluice]=$((BASE_PORT + 40)) [sluice-obs]=$((BASE_PORT + 50)))
 declare -A HTTPS_PORT=([direct]=$BACKEND_TLS_PORT [nginx]=$((BASE_PORT + 11)) [haproxy]=$((BASE_PORT + 21))
-	[caddy]=$((BASE_PORT + 31)) [sluice]=$((BASE_PORT + 41)))
+	[caddy]=$((BASE_PORT + 31)) [sluice]=$((BASE_PORT + 41)) [sluice-obs]=$((BASE_PORT + 51)))
+METRICS_PORT=$((BASE_PORT + 52))
 
 check_ports() {
 	local p
@@ -303,6 +306,12 @@ certificates:
     key_file: $key
 EOF
 	timeout 30 "$TMP/sluice" validate -c "$TMP/sluice.yaml" >/dev/null || die "sluice rejected the bench config $TMP/sluice.yaml"
+	# sluice-obs: the same, on its own ports, with an ALB-format access log.
+	sed -e "s/port: ${HTTP_PORT[sluice]}\$/port: ${HTTP_PORT[sluice-obs]}/" \
+		-e "s/port: ${HTTPS_PORT[sluice]}\$/port: ${HTTPS_PORT[sluice-obs]}/" \
+		-e "s|^  - name: bench\$|  - name: bench\n    access_logs: { path: $TMP/sluice-access.log }|" \
+		"$TMP/sluice.yaml" >"$TMP/sluice-obs.yaml"
+	timeout 30 "$TMP/sluice" validate -c "$TMP/sluice-obs.yaml" >/dev/null || die "sluice rejected the bench config $TMP/sluice-obs.yaml"
 }
 
 # --- proxies ---------------------------------------------------------------
@@ -317,7 +326,10 @@ start_proxy() { # name
 	caddy) start caddy $CPU_PROXY env GOMAXPROCS=1 HOME="$TMP" XDG_DATA_HOME="$TMP/caddy" XDG_CONFIG_HOME="$TMP/caddy" \
 		caddy run --adapter caddyfile --config "$TMP/Caddyfile" ;;
 	sluice) start sluice $CPU_PROXY env GOMAXPROCS=1 "$TMP/sluice" serve -c "$TMP/sluice.yaml" \
-		--data-dir "$TMP/sluice-data" --log-level warn ;;
+		--data-dir "$TMP/sluice-data" --log-level warn --admin-addr off --store memory ;;
+	sluice-obs) start sluice-obs $CPU_PROXY env GOMAXPROCS=1 "$TMP/sluice" serve -c "$TMP/sluice-obs.yaml" \
+		--data-dir "$TMP/sluice-data" --log-level warn --admin-addr off --store memory \
+		--metrics-addr "127.0.0.1:$METRICS_PORT" ;;
 	direct) PROXY_PG=$BACKEND_PG; return 0 ;;
 	esac
 	PROXY_PG=$STARTED_PID

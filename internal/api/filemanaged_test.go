@@ -115,3 +115,23 @@ func TestRegisterIntoFileGroup(t *testing.T) {
 		waitBody(t, lbURL(v.Port, "/"), "file")
 	}
 }
+
+// TestMissingUnderFileLB: a listener or rule that does not exist is not
+// found (404), even under a load balancer the file declares.
+func TestMissingUnderFileLB(t *testing.T) {
+	e, v := newFileEnv(t)
+	lid := fmt.Sprintf("filelb:%d", v.Port)
+	for _, c := range []struct{ method, path string }{
+		{"DELETE", "/api/v1/rules/" + lid + ":nope"},
+		{"PATCH", "/api/v1/rules/" + lid + ":nope"},
+		{"DELETE", "/api/v1/listeners/filelb:1"},
+		{"PATCH", "/api/v1/listeners/filelb:1"},
+		{"DELETE", "/api/v1/rules/filelb:1:x"},
+	} {
+		var body any
+		if c.method == "PATCH" {
+			body = map[string]any{}
+		}
+		wantError(t, e.do(c.method, c.path, body), 404, "NotFound")
+	}
+}

@@ -304,6 +304,9 @@ func apiListener(s *cp.State, id string) (*config.LoadBalancer, int, error) {
 	if !ok {
 		return nil, 0, listenerNotFound(id)
 	}
+	if lb := s.FileLB(name); lb != nil && !slices.ContainsFunc(lb.Listeners, func(l config.Listener) bool { return l.Port == port }) {
+		return nil, 0, cp.NotFound("listener", id)
+	}
 	lb, err := apiLB(s, name, "listener", id)
 	if err != nil {
 		return nil, 0, err

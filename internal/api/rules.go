@@ -153,9 +153,19 @@ func apiRule(s *cp.State, id string) (*config.Listener, int, error) {
 	if !ok {
 		return nil, 0, ruleNotFound(id)
 	}
-	lbName, _, _ := cp.ParseListenerID(lid)
-	if s.FileLB(lbName) != nil {
-		return nil, 0, cp.FileManaged("rule", id, s.FileName())
+	lbName, port, _ := cp.ParseListenerID(lid)
+	if lb := s.FileLB(lbName); lb != nil {
+		for _, l := range lb.Listeners {
+			if l.Port != port {
+				continue
+			}
+			for k := range l.Rules {
+				if config.RuleName(&l.Rules[k]) == name {
+					return nil, 0, cp.FileManaged("rule", id, s.FileName())
+				}
+			}
+		}
+		return nil, 0, cp.NotFound("rule", id)
 	}
 	lb, i, err := apiListener(s, lid)
 	if err != nil {

@@ -101,7 +101,7 @@ func validationError(err error, c *config.Config, focus func(*config.Config) str
 	if len(e.Fields) > 0 {
 		e.Message = e.Fields[0].Field + ": " + e.Fields[0].Message
 		if len(e.Fields) > 1 {
-			e.Message += fmt.Sprintf(" (and %d more problems)", len(e.Fields)-1)
+			e.Message += fmt.Sprintf(" (and %d more %s)", len(e.Fields)-1, plural(len(e.Fields)-1, "problem"))
 		}
 	} else {
 		e.Message = err.Error()
@@ -290,4 +290,11 @@ func CertPath(name string) func(*config.Config) string {
 		}
 		return ""
 	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }

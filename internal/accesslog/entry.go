@@ -75,7 +75,4 @@ type Entry struct {
 	// stickiness whose cookie could not be used (NonStickyRequestCount).
 	RulesEvaluated int
 	NonSticky      bool
-	// Rejected requests were answered by the load balancer without any
-	// rule running (a malformed request, say).
-	Rejected bool
 }

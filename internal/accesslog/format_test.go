@@ -152,7 +152,7 @@ func formatCases() []formatCase {
 				Client:                netip.MustParseAddrPort("[::ffff:205.210.31.158]:61084"),
 				RequestProcessingTime: -1, TargetProcessingTime: -1, ResponseProcessingTime: -1,
 				ELBStatus: 400, ReceivedBytes: 0, SentBytes: 272,
-				MatchedRulePriority: -1, Classification: "Severe", ClassificationReason: "BadMethod", Rejected: true,
+				MatchedRulePriority: -1, Classification: "Severe", ClassificationReason: "BadMethod",
 			},
 			want: map[string]string{
 				"client:port": "205.210.31.158:61084", "request": "- - -", "user_agent": "-",

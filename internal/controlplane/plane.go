@@ -44,7 +44,8 @@ type Options struct {
 	File   string
 	Logger *slog.Logger
 	// Changed, if set, hears of every attempt to change the running
-	// configuration: source is "file", "api" or "store".
+	// configuration: source is "start" (the first load), "file", "api" or
+	// "store".
 	Changed func(source string, ok bool)
 }
 
@@ -99,6 +100,7 @@ func (p *Plane) Start(ctx context.Context) error {
 	}
 	p.state, p.rev, p.fileData, p.cur = st, rev, data, cfg
 	removeStaleImports(p.o.DataDir, cfg)
+	p.changed("start", nil)
 	return nil
 }
 

@@ -74,6 +74,7 @@ type conn struct {
 	sent     int64
 	upgraded bool
 	urlBuf   []byte
+	traceBuf []byte
 	// tlsCipher, tlsVersion and sni describe the TLS connection, for the
 	// access log; computed at its first logged request.
 	tlsCipher, tlsVersion, sni string
@@ -130,6 +131,9 @@ func (c *conn) serve() {
 			}
 		}
 		if !c.readHead() {
+			// The connection ends here: what was read of a request that
+			// never parsed still counts as received.
+			c.in.r = c.in.w
 			c.emit()
 			c.finish()
 			return

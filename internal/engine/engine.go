@@ -134,6 +134,10 @@ func (e *Engine) serve(nc net.Conn) {
 	}
 	c := newConn(e, nc)
 	if !e.track(c) {
+		// Shutting down: the connection is refused (RejectedConnectionCount).
+		if lb, id := e.names(); lb != "" && e.o.Observer != nil && e.o.Observer.Metrics != nil {
+			e.o.Observer.Metrics.ConnRejected(lb, id)
+		}
 		nc.Close()
 		return
 	}

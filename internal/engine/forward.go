@@ -492,7 +492,13 @@ func (c *conn) appendRequestHead(b []byte, l *snapshot.Listener, trace string) [
 	b = append(b, "\r\nX-Forwarded-Port: "...)
 	b = append(b, l.PortStr...)
 	b = append(b, "\r\nX-Amzn-Trace-Id: "...)
+	start := len(b)
 	b = action.AppendTraceID(b, trace, c.e.o.Clock.Now())
+	if c.e.o.Observer.Logging(l.LB.Name) {
+		// The head buffer is reused for the response: keep a copy.
+		c.traceBuf = append(c.traceBuf[:0], b[start:]...)
+		c.rec.TraceID = str(c.traceBuf)
+	}
 	b = append(b, "\r\n"...)
 	switch {
 	case req.Chunked:

@@ -7,6 +7,7 @@ import (
 	"github.com/sluicelb/sluice/internal/accesslog"
 	"github.com/sluicelb/sluice/internal/action"
 	"github.com/sluicelb/sluice/internal/h1"
+	"github.com/sluicelb/sluice/internal/lberr"
 )
 
 // begin starts the entry of the request about to be read. The entry's
@@ -55,7 +56,10 @@ func (c *conn) emit() {
 	e.LoadBalancer, e.Listener = l.LB.Name, l.ID
 	e.Time, e.RequestCreationTime = end, c.reqStart
 	e.RequestProcessingTime, e.TargetProcessingTime, e.ResponseProcessingTime = -1, -1, -1
-	if !c.dispatched.IsZero() {
+	// As on ALB, a target that closed the connection (or could not be
+	// reached) before answering leaves all three times at -1; one that
+	// timed out had the request, so its request processing time counts.
+	if !c.dispatched.IsZero() && (!c.respHead.IsZero() || e.ErrorReason == lberr.ErrTargetTimeout.Reason) {
 		e.RequestProcessingTime = c.dispatched.Sub(c.reqStart)
 		if !c.respHead.IsZero() {
 			e.TargetProcessingTime = c.respHead.Sub(c.dispatched)
@@ -115,11 +119,8 @@ func (c *conn) logFields(scheme, port string) {
 	}
 	for i := range req.Headers {
 		h := &req.Headers[i]
-		switch {
-		case e.UserAgent == "" && h1.EqualFold(h.Name, "User-Agent"):
+		if e.UserAgent == "" && h1.EqualFold(h.Name, "User-Agent") {
 			e.UserAgent = str(h.Value)
-		case e.TraceID == "" && h1.EqualFold(h.Name, "X-Amzn-Trace-Id"):
-			e.TraceID = str(h.Value)
 		}
 	}
 	if tc, ok := c.nc.(*tls.Conn); ok {

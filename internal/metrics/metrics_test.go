@@ -93,7 +93,6 @@ var script = []*accesslog.Entry{
 	}),
 	// E8: a malformed request, rejected by desync mitigation.
 	entry(100*time.Microsecond, func(e *accesslog.Entry) {
-		e.Rejected = true
 		e.ELBStatus = 400
 		e.Classification, e.ClassificationReason = "Severe", "BadContentLength"
 		e.ReceivedBytes, e.SentBytes = 30, 100

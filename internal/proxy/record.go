@@ -96,7 +96,10 @@ func (p *Proxy) emit(w *recorder, r *http.Request, l *snapshot.Listener, rec *re
 	e.LoadBalancer, e.Listener = l.LB.Name, l.ID
 	e.Time, e.RequestCreationTime = end, rec.start
 	e.RequestProcessingTime, e.TargetProcessingTime, e.ResponseProcessingTime = -1, -1, -1
-	if !rec.dispatched.IsZero() {
+	// As on ALB, a target that closed the connection (or could not be
+	// reached) before answering leaves all three times at -1; one that
+	// timed out had the request, so its request processing time counts.
+	if !rec.dispatched.IsZero() && (!rec.respHead.IsZero() || e.ErrorReason == lberr.ErrTargetTimeout.Reason) {
 		e.RequestProcessingTime = rec.dispatched.Sub(rec.start)
 		if !rec.respHead.IsZero() {
 			e.TargetProcessingTime = rec.respHead.Sub(rec.dispatched)

@@ -309,7 +309,7 @@ EOF
 	# sluice-obs: the same, on its own ports, with an ALB-format access log.
 	sed -e "s/port: ${HTTP_PORT[sluice]}\$/port: ${HTTP_PORT[sluice-obs]}/" \
 		-e "s/port: ${HTTPS_PORT[sluice]}\$/port: ${HTTPS_PORT[sluice-obs]}/" \
-		-e "s|^  - name: bench\$|  - name: bench\n    access_logs: { path: $TMP/sluice-access.log }|" \
+		-e "0,/^  - name: bench\$/s||  - name: bench\n    access_logs: { path: $TMP/sluice-access.log }|" \
 		"$TMP/sluice.yaml" >"$TMP/sluice-obs.yaml"
 	timeout 30 "$TMP/sluice" validate -c "$TMP/sluice-obs.yaml" >/dev/null || die "sluice rejected the bench config $TMP/sluice-obs.yaml"
 }

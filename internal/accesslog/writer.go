@@ -34,9 +34,8 @@ type Options struct {
 	// MaxBackups is how many rotated files (PATH.1 … PATH.N) are kept; 0
 	// means 5.
 	MaxBackups int
-	// FlushInterval bounds how long a line may sit in memory while lines
-	// keep arriving; 0 means 1s. The writer also flushes whenever its queue
-	// runs empty.
+	// FlushInterval bounds how long a line may sit in memory; 0 means 1s.
+	// The writer also flushes whenever its 64 KiB buffer is full.
 	FlushInterval time.Duration
 	// Logger receives write errors, at most one message a minute; nil means
 	// they are only counted (Errors).
@@ -232,11 +231,11 @@ func (w *Writer) run() {
 	for {
 		select {
 		case b := <-w.queue:
+			// No flush here: a write system call per line would cost the
+			// request path more than the formatting. The buffer goes out
+			// when full and at every tick.
 			w.writeLine(b)
 			w.drain()
-			if len(w.queue) == 0 {
-				w.flush()
-			}
 		case <-w.tick:
 			w.flush()
 			w.timer = w.clk.AfterFunc(w.interval, w.signalTick)

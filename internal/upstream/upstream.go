@@ -62,7 +62,10 @@ func newPool(t *target.Target, s Settings) *Pool {
 		MaxIdleConns:          0,
 		MaxIdleConnsPerHost:   512,
 		IdleConnTimeout:       s.IdleTimeout,
-		ResponseHeaderTimeout: s.IdleTimeout,
+		// A little under the connection's own idle deadline, so that the
+		// transport's timeout fires first: a read error on a reused
+		// connection would make it send an idempotent request again.
+		ResponseHeaderTimeout: s.IdleTimeout - min(s.IdleTimeout/20, 250*time.Millisecond),
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
 		TLSHandshakeTimeout:   ConnectTimeout,

@@ -1063,7 +1063,6 @@ target_groups:
 // idle timeout gets one 504 after that timeout, and the target sees it
 // once, also when it goes out on a kept-alive target connection.
 func TestObserveTimeoutNotResent(t *testing.T) {
-	skipOnNetHTTP(t, "known bug: http.Transport resends a GET after a read timeout on a reused target connection (504 after twice the idle timeout)")
 	t.Parallel()
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })

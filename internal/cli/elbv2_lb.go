@@ -68,20 +68,26 @@ func describeLoadBalancers(args []string, stdout, stderr io.Writer) error {
 	if _, err := v.parse(args); err != nil {
 		return err
 	}
+	return describeNamed(v, ns, "load_balancers", lbColumns, stdout, stderr)
+}
+
+// describeNamed lists the resources of the collection key (also its path
+// under /api/v1), or only those named in ns.
+func describeNamed(v *verbSet, ns *listFlag, key string, cols []column, stdout, stderr io.Writer) error {
 	s, err := v.session(stdout, stderr)
 	if err != nil {
 		return err
 	}
 	var raw []byte
 	if ids := idList(ns); len(ids) > 0 {
-		raw, err = s.getMany("/api/v1/load_balancers", "load_balancers", ids)
+		raw, err = s.getMany("/api/v1/"+key, key, ids)
 	} else {
-		raw, err = s.call("GET", "/api/v1/load_balancers", nil)
+		raw, err = s.call("GET", "/api/v1/"+key, nil)
 	}
 	if err != nil {
 		return err
 	}
-	return s.show(raw, listTable(lbColumns, "load_balancers"))
+	return s.show(raw, listTable(cols, key))
 }
 
 // lbIdentity are the keys of a load balancer that are not attributes.

@@ -165,20 +165,7 @@ func describeTargetGroups(args []string, stdout, stderr io.Writer) error {
 	if _, err := v.parse(args); err != nil {
 		return err
 	}
-	s, err := v.session(stdout, stderr)
-	if err != nil {
-		return err
-	}
-	var raw []byte
-	if ids := idList(ns); len(ids) > 0 {
-		raw, err = s.getMany("/api/v1/target_groups", "target_groups", ids)
-	} else {
-		raw, err = s.call("GET", "/api/v1/target_groups", nil)
-	}
-	if err != nil {
-		return err
-	}
-	return s.show(raw, listTable(targetGroupColumns, "target_groups"))
+	return describeNamed(v, ns, "target_groups", targetGroupColumns, stdout, stderr)
 }
 
 func modifyTargetGroup(args []string, stdout, stderr io.Writer) error {

@@ -69,9 +69,6 @@ type Server struct {
 	certs    *certmgr.Manager
 	obs      *observe.Observer
 
-	fileMu   sync.Mutex
-	lastFile []byte // the config file's content as last loaded
-
 	// closing counts removed listeners still draining; Shutdown waits for
 	// them.
 	closing sync.WaitGroup

@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"log/slog"
+
 	"context"
 	"fmt"
+	"github.com/sluicelb/sluice/internal/controlplane"
+	"github.com/sluicelb/sluice/internal/store"
 	"io"
 	"net/http"
 	"strings"
@@ -238,7 +242,15 @@ func TestWatchReloadsFile(t *testing.T) {
 	e := start(t, render(t, twoGroupCfg, v))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go e.srv.Watch(ctx, e.file, 20*time.Millisecond, nil)
+	// The control plane owns the file from here, as in sluice serve.
+	st := store.NewMemory()
+	defer st.Close()
+	plane := controlplane.New(controlplane.Options{Store: st, Server: e.srv, DataDir: t.TempDir(), File: e.file,
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil))})
+	if err := plane.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	go plane.Watch(ctx, 20*time.Millisecond, nil)
 	e.waitHealthy("app", 1)
 
 	writeFile(t, e.file, "version: 1\nload_balancers: [")

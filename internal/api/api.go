@@ -9,6 +9,7 @@
 package api
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
@@ -205,8 +206,29 @@ func readBody(r *http.Request, v any) error {
 	if len(strings.TrimSpace(string(b))) == 0 {
 		return controlplane.Invalid("(body)", "", "the request body is empty; send a JSON object")
 	}
+	if err := checkJSONObject(b); err != nil {
+		return err
+	}
 	if err := config.DecodeFragment(b, v); err != nil {
 		return controlplane.FromFragment(err)
+	}
+	return nil
+}
+
+// checkJSONObject refuses a body that is not one JSON object, with
+// encoding/json's account of where it goes wrong.
+func checkJSONObject(b []byte) error {
+	var obj map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(b))
+	err := dec.Decode(&obj)
+	var ute *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &ute):
+		return controlplane.Invalid("(body)", "", fmt.Sprintf("the request body is a JSON %s; send a JSON object ({...})", ute.Value))
+	case err != nil:
+		return controlplane.Invalid("(body)", "", "the request body is not valid JSON: "+err.Error())
+	case dec.More():
+		return controlplane.Invalid("(body)", "", fmt.Sprintf("the request body has more after its JSON object (at byte %d); send one object", dec.InputOffset()))
 	}
 	return nil
 }

@@ -160,3 +160,21 @@ func TestValidation(t *testing.T) {
 		t.Error("file written outside the data dir")
 	}
 }
+
+// TestMalformedJSON: a body that is not one JSON object is refused with
+// encoding/json's account of where it breaks.
+func TestMalformedJSON(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	for body, want := range map[string]string{
+		`{"name": "x", "port": 80`:    "not valid JSON: unexpected EOF",
+		`[]`:                          "is a JSON array; send a JSON object",
+		`{"name": "x"} {"name": "y"}`: "more after its JSON object",
+		`{"name": "x",}`:              "invalid character '}'",
+	} {
+		r := e.do("POST", "/api/v1/target_groups", body)
+		wantError(t, r, 400, "ValidationError")
+		if !strings.Contains(r.errMessage(), want) {
+			t.Errorf("body %s: message %q, want it to say %q", body, r.errMessage(), want)
+		}
+	}
+}

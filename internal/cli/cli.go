@@ -195,8 +195,8 @@ func validate(args []string, stdout io.Writer) error {
 	for _, lb := range cfg.LoadBalancers {
 		n += len(lb.Listeners)
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d load balancers, %d listeners, %d target groups)\n",
-		*file, len(cfg.LoadBalancers), n, len(cfg.TargetGroups))
+	fmt.Fprintf(stdout, "%s: ok (%s, %s, %s)\n", *file, plural(len(cfg.LoadBalancers), "load balancer"),
+		plural(n, "listener"), plural(len(cfg.TargetGroups), "target group"))
 	return nil
 }
 

@@ -126,15 +126,13 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 
   Backends:  backend-1 on %[3]s, backend-2 on %[4]s
              make one fail its health check:  curl -X POST http://%[3]s/health/fail
+             and pass again:                  curl -X POST http://%[3]s/health/ok
   Config:    %[5]s  (edit it; sluice reloads on save)
-  Admin:     sluice describe-target-health --target-group demo
-             sluice deregister-targets --target-group demo --targets Id=127.0.0.1,Port=%[7]d --wait
-             sluice register-targets --target-group demo --targets Id=127.0.0.1,Port=%[7]d
-
+%[7]s
 The certificate comes from sluice's local CA, whose root is %[6]s.
 Browsers warn until you trust that root: "sluice ca export" says how.
 Press Ctrl-C to stop.
-`, *httpPort, *httpsPort, backends[0].Addr, backends[1].Addr, file, filepath.Join(dir, "root.pem"), port(backends[0].Addr))
+`, *httpPort, *httpsPort, backends[0].Addr, backends[1].Addr, file, filepath.Join(dir, "root.pem"), demoAdminHints(*adminAddr, c.dataDir, port(backends[0].Addr)))
 	return in.run(c, time.Second)
 }
 
@@ -142,4 +140,25 @@ func port(hostport string) int {
 	_, p, _ := net.SplitHostPort(hostport)
 	n, _ := strconv.Atoi(p)
 	return n
+}
+
+// demoAdminHints are the admin commands the demo suggests, with the flags
+// that reach this demo when it does not run on the defaults.
+func demoAdminHints(adminAddr, dataDir string, backendPort int) string {
+	if adminAddr == "" || adminAddr == "off" {
+		return ""
+	}
+	flags := ""
+	if adminAddr != DefaultAdminAddr {
+		flags += " --endpoint http://" + adminAddr
+	}
+	if dataDir != DefaultDataDir() {
+		flags += " --data-dir " + dataDir
+	}
+	return fmt.Sprintf(`  Admin:     sluice describe-target-health --target-group demo%[1]s
+             sluice deregister-targets --target-group demo --targets Id=127.0.0.1,Port=%[2]d --wait%[1]s
+             sluice register-targets --target-group demo --targets Id=127.0.0.1,Port=%[2]d%[1]s
+             sluice status%[1]s
+             (from the source tree: go run ./cmd/sluice ... instead of sluice ...)
+`, flags, backendPort)
 }

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,7 +87,7 @@ func (p *Plane) Start(ctx context.Context) error {
 		if st.file, err = config.DecodeRaw(p.o.File, data); err != nil {
 			return err
 		}
-		st.fileName = p.o.File
+		st.fileName = absPath(p.o.File)
 	}
 	if err := checkOverlap(st); err != nil {
 		return err
@@ -112,6 +113,15 @@ func (p *Plane) Current() (*config.Config, *State) {
 	return p.cur, p.state.clone()
 }
 
+// absPath is path made absolute where possible: messages that name the
+// config file are read by API clients in other folders.
+func absPath(path string) string {
+	if a, err := filepath.Abs(path); err == nil {
+		return a
+	}
+	return path
+}
+
 // changed reports an attempted change to Options.Changed.
 func (p *Plane) changed(source string, err error) {
 	if p.o.Changed != nil {
@@ -124,7 +134,7 @@ func (p *Plane) FileMoved(path string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.o.File = path
-	p.state.fileName = path
+	p.state.fileName = absPath(path)
 }
 
 // ReloadFile re-reads the config file and applies it with the API state.

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 
@@ -132,7 +134,7 @@ func (o *Observer) SetLogs(cfg *config.Config) error {
 		k := logKey{cfg.Resolve(al.Path), al.Format, al.MaxSizeMB, al.MaxBackups}
 		lw := o.writers[k]
 		if lw == nil {
-			w, err := accesslog.New(accesslog.Options{Path: k.path, Format: k.format, MaxSizeMB: k.maxSize, MaxBackups: k.maxBackup, Logger: o.log})
+			w, err := o.open(k)
 			if err != nil {
 				for _, k := range opened {
 					o.writers[k].w.Close()
@@ -156,6 +158,17 @@ func (o *Observer) SetLogs(cfg *config.Config) error {
 		}
 	}
 	return nil
+}
+
+// open starts a writer for k, creating the log's folder as a log daemon
+// would.
+func (o *Observer) open(k logKey) (*accesslog.Writer, error) {
+	if k.path != "" && k.path != "-" && k.path != "stdout" {
+		if err := os.MkdirAll(filepath.Dir(k.path), 0o750); err != nil {
+			return nil, err
+		}
+	}
+	return accesslog.New(accesslog.Options{Path: k.path, Format: k.format, MaxSizeMB: k.maxSize, MaxBackups: k.maxBackup, Logger: o.log})
 }
 
 // Reopen reopens every access log file, for logrotate (SIGUSR1).

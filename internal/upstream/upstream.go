@@ -59,9 +59,9 @@ func newPool(t *target.Target, s Settings) *Pool {
 			}
 			return track(c, t, s.IdleTimeout)
 		},
-		MaxIdleConns:          0,
-		MaxIdleConnsPerHost:   512,
-		IdleConnTimeout:       s.IdleTimeout,
+		MaxIdleConns:        0,
+		MaxIdleConnsPerHost: 512,
+		IdleConnTimeout:     s.IdleTimeout,
 		// A little under the connection's own idle deadline, so that the
 		// transport's timeout fires first: a read error on a reused
 		// connection would make it send an idempotent request again.

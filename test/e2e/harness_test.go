@@ -95,7 +95,11 @@ func newVars(t *testing.T, n int) vars {
 // TestMain sets the environment the embedded ACME CA reads.
 func TestMain(m *testing.M) {
 	acmetest.Setenv()
-	os.Exit(m.Run())
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath)) // the binary sluiceBinary built
+	}
+	os.Exit(code)
 }
 
 // start writes cfg and serves it. The server shuts down at test end.

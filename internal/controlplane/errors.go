@@ -96,7 +96,7 @@ func validationError(err error, c *config.Config, focus func(*config.Config) str
 	}
 	e := &Error{Status: 400, Code: CodeValidation}
 	for _, fe := range list {
-		e.Fields = append(e.Fields, FieldError{Field: relative(fe.Field, at, c), Value: fe.Value, Message: fe.Msg})
+		e.Fields = append(e.Fields, FieldError{Field: relative(fe.Field, at, c), Value: fe.Value, Message: nameResources(fe.Msg, c)})
 	}
 	if len(e.Fields) > 0 {
 		e.Message = e.Fields[0].Field + ": " + e.Fields[0].Message
@@ -182,6 +182,18 @@ func relative(field, at string, c *config.Config) string {
 		return name
 	}
 	return name + ": " + rest
+}
+
+var resourcePath = regexp.MustCompile(`(load_balancers|target_groups|certificates)\[\d+\](\.listeners\[\d+\](\.rules\[\d+\])?)?`)
+
+// nameResources rewrites the composed-config paths a message mentions
+// ("is already used by load_balancers[0].listeners[1]") as the resources
+// the API knows ("listener web:443").
+func nameResources(msg string, c *config.Config) string {
+	if c == nil {
+		return msg
+	}
+	return resourcePath.ReplaceAllStringFunc(msg, func(p string) string { return relative(p, "", c) })
 }
 
 // ListenerID is a listener's ID: LB:PORT.

@@ -70,3 +70,11 @@ func TestAllowNoListeners(t *testing.T) {
 		t.Errorf("nil: %v", err)
 	}
 }
+
+func TestNameResources(t *testing.T) {
+	c := &config.Config{LoadBalancers: []config.LoadBalancer{{Name: "web", Listeners: []config.Listener{{Port: 80}, {Port: 443}}}}}
+	got := nameResources("80 is already used by load_balancers[0].listeners[1] on 127.0.0.1", c)
+	if want := "80 is already used by listener web:443 on 127.0.0.1"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -81,6 +81,9 @@ type conn struct {
 	// lbName and listenerID name the listener the connection counts
 	// against in the connection metrics, fixed when it opened.
 	lbName, listenerID string
+	// recL is the listener that served the request being recorded; nil
+	// when none did (a request that never parsed).
+	recL *snapshot.Listener
 }
 
 func newConn(e *Engine, nc net.Conn) *conn {
@@ -202,6 +205,7 @@ func (c *conn) handle() bool {
 	req := &c.req
 	snap := c.e.o.Snapshot.Load()
 	l := snap.Listeners[c.e.o.Addr]
+	c.recL = l
 	if l == nil {
 		c.fail(lberr.ErrNoTargets, true)
 		return false

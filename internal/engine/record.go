@@ -24,6 +24,7 @@ func (c *conn) begin() {
 	c.dispatched, c.respHead = time.Time{}, time.Time{}
 	c.recvMark, c.sentMark = c.in.consumed(), c.sent
 	c.upgraded = false
+	c.recL = nil
 }
 
 // classify records the request's desync classification when it is not
@@ -44,13 +45,15 @@ func (c *conn) emit() {
 	if e.ELBStatus == 0 || obs == nil {
 		return
 	}
-	snap := c.e.o.Snapshot.Load()
-	if snap == nil {
-		return
-	}
-	l := snap.Listeners[c.e.o.Addr]
+	l := c.recL
 	if l == nil {
-		return
+		snap := c.e.o.Snapshot.Load()
+		if snap == nil {
+			return
+		}
+		if l = snap.Listeners[c.e.o.Addr]; l == nil {
+			return
+		}
 	}
 	end := time.Now()
 	e.LoadBalancer, e.Listener = l.LB.Name, l.ID

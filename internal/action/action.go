@@ -271,6 +271,10 @@ type Choice struct {
 	// StickTarget asks for a target cookie naming the target that answers
 	// (decided after any retry).
 	StickTarget bool
+	// NonSticky is set when the request carried a stickiness cookie that
+	// could not be used (its target gone or unhealthy, or the cookie
+	// invalid), so a new target was chosen: ALB's NonStickyRequestCount.
+	NonSticky bool
 }
 
 // Cookies gives read access to a request's cookies.
@@ -298,6 +302,7 @@ func Choose(s *snapshot.Snapshot, l *snapshot.Listener, fa *snapshot.ForwardActi
 		}
 	}
 	if c.Target == nil {
+		c.NonSticky = v != ""
 		c.Target, _ = tg.Group.Pick(nil)
 	}
 	c.StickTarget = c.Target != nil && tg.Stickiness == "lb_cookie"

@@ -107,7 +107,7 @@ func (c *conn) forward(snap *snapshot.Snapshot, l *snapshot.Listener, fa *snapsh
 		return !closeAfter && !hasBody
 	}
 	t := ch.Target
-	c.rec.TargetGroup = ch.Route.Group.Name
+	c.rec.TargetGroup, c.rec.NonSticky = ch.Route.Group.Name, ch.NonSticky
 	if t == nil {
 		c.fail(lberr.ErrNoTargets, closeAfter || hasBody)
 		return !closeAfter && !hasBody

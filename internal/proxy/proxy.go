@@ -181,7 +181,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, s *snapshot.Snap
 	fw := &forward{l: l, s: s, client: client, rec: rec}
 	fw.choice = action.Choose(s, l, fa, requestCookies{r}, now)
 	fw.route = fw.choice.Route
-	rec.TargetGroup = fw.route.Group.Name
+	rec.TargetGroup, rec.NonSticky = fw.route.Group.Name, fw.choice.NonSticky
 	if f := action.CheckProtocolVersion(fw.route.Group.ProtocolVersion, r.ProtoMajor, r.Header.Get("Content-Type")); f != nil {
 		rec.fail(f)
 		writeFailure(w, f)

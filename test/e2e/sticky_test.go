@@ -282,6 +282,10 @@ func TestStickyUnhealthyTarget(t *testing.T) {
 			t.Fatalf("request %d with the rewritten cookie went to %s, want %s", i, body, other)
 		}
 	}
+	// Only the request whose cookie could not be honoured counts as
+	// non-sticky (NonStickyRequestCount).
+	scrapeHandler(t, e.srv.Metrics()).want(t, "sluice_non_sticky_requests_total",
+		[]string{"load_balancer", "sticky", "listener", fmt.Sprintf("sticky:%d", v["P1"])}, 1)
 }
 
 // TestStickyRetriedTarget: when the target a cookie names refuses the

@@ -322,3 +322,15 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, 200, map[string]any{"config": string(out), "files": files})
 }
+
+// compactActions shows an action written with the target_group shorthand
+// as written: defaults expand it into an equivalent forward, which a view
+// leaves out so that sending the view back stores what the user wrote.
+func compactActions(view map[string]any, key string) {
+	list, _ := view[key].([]any)
+	for _, a := range list {
+		if am, ok := a.(map[string]any); ok && am["target_group"] != nil {
+			delete(am, "forward")
+		}
+	}
+}

@@ -103,11 +103,11 @@ func TestCRUD(t *testing.T) {
 		id:   func(port int) string { return fmt.Sprintf("web:%d", port) },
 		path: "/api/v1/listeners/",
 		list: "/api/v1/listeners?load_balancer=web", key: "listeners",
-		check:  map[string]any{"load_balancer": "web", "protocol": "HTTP", "default_actions": []any{map[string]any{"type": "forward", "target_group": "app", "forward": map[string]any{"target_groups": []any{map[string]any{"name": "app", "weight": 1}}}}}},
+		check:  map[string]any{"load_balancer": "web", "protocol": "HTTP", "default_actions": []any{map[string]any{"type": "forward", "target_group": "app"}}},
 		patch:  map[string]any{"default_actions": fixed("patched")},
 		patchd: map[string]any{"protocol": "HTTP", "address": "127.0.0.1", "default_actions": []any{map[string]any{"type": "fixed-response", "fixed_response": map[string]any{"status_code": "200", "message_body": "patched", "content_type": "text/plain"}}}},
 		put:    map[string]any{"protocol": "HTTP", "address": "127.0.0.1", "default_actions": forwardTo("app")},
-		putd:   map[string]any{"rule_ids": []string{}, "default_actions": []any{map[string]any{"type": "forward", "target_group": "app", "forward": map[string]any{"target_groups": []any{map[string]any{"name": "app", "weight": 1}}}}}},
+		putd:   map[string]any{"rule_ids": []string{}, "default_actions": []any{map[string]any{"type": "forward", "target_group": "app"}}},
 	}, {
 		name:   "rule",
 		setup:  withListener,

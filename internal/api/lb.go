@@ -201,6 +201,7 @@ func listenerView(s *cp.State, lb *config.LoadBalancer, l *config.Listener) map[
 	c := *l
 	c.Rules = nil
 	m := toMap(&c)
+	compactActions(m, "default_actions")
 	ids := []string{}
 	for i := range l.Rules {
 		ids = append(ids, cp.RuleID(lb.Name, l.Port, &l.Rules[i]))

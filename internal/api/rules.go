@@ -28,6 +28,7 @@ type ruleInput struct {
 
 func ruleView(s *cp.State, lb *config.LoadBalancer, l *config.Listener, r *config.Rule) map[string]any {
 	m := toMap(r)
+	compactActions(m, "actions")
 	m["id"] = cp.RuleID(lb.Name, l.Port, r)
 	m["name"] = config.RuleName(r)
 	m["listener"] = cp.ListenerID(lb.Name, l.Port)

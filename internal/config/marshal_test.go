@@ -71,3 +71,19 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestShortIntervalOneProblem: an interval below the range is reported
+// alone, not also the timeout defaulted from it.
+func TestShortIntervalOneProblem(t *testing.T) {
+	_, err := Decode("x.yaml", []byte(`version: 1
+target_groups:
+  - name: app
+    protocol: HTTP
+    port: 80
+    health_check: { interval: 1s }
+`))
+	list, ok := err.(ErrorList)
+	if !ok || len(list) != 1 || list[0].Field != "target_groups[0].health_check.interval" {
+		t.Fatalf("err = %v, want one problem with the interval", err)
+	}
+}

@@ -95,7 +95,9 @@ func (v *validator) healthCheck(hc *HealthCheck, p string, grpc bool) {
 	interval, timeout := hc.Interval, hc.Timeout
 	v.durRange(p+".interval", interval, Duration(5*time.Second), Duration(300*time.Second))
 	v.durRange(p+".timeout", timeout, Duration(2*time.Second), Duration(120*time.Second))
-	if timeout >= interval {
+	// An interval out of range is the problem to report; the timeout,
+	// often defaulted from it, is judged against a valid interval only.
+	if timeout >= interval && interval >= Duration(5*time.Second) {
 		v.bad(p+".timeout", timeout, "is not less than the interval (%s); shorten the timeout or lengthen the interval", seconds(interval))
 	}
 	v.intRange(p+".healthy_threshold", hc.HealthyThreshold, 2, 10)

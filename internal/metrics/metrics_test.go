@@ -404,7 +404,7 @@ func TestRetain(t *testing.T) {
 
 	// Once the last connection closes, the next pruning drops the listener.
 	r.ConnClosed(lb, http80)
-	r.ForgetListener(lb, http80)
+	r.Retain(Keep{Listener: func(k ListenerKey) bool { return k != ListenerKey{lb, http80} }})
 	s = scrape(t, r)
 	s.wantSeries(t, "sluice_active_connections", pairs(lLB, lb, lListener, https))
 
@@ -413,19 +413,22 @@ func TestRetain(t *testing.T) {
 	s = scrape(t, r)
 	s.wantSeries(t, "sluice_target_requests_total", pairs(lLB, lb, lGroup, api, lTarget, target1))
 
-	r.ForgetTarget(lb, api, target1)
+	r.Retain(Keep{Target: func(k TargetKey) bool { return k != TargetKey{lb, api, target1} }})
 	s = scrape(t, r)
 	if n := len(s.series("sluice_target_requests_total")); n != 0 {
-		t.Errorf("ForgetTarget left %d target series", n)
+		t.Errorf("Retain left %d target series", n)
 	}
 	s.wantSeries(t, "sluice_target_response_time_seconds", pairs(lLB, lb, lGroup, api))
 
 	r.Request(script[0])
-	r.ForgetTargetGroup(lb, api)
+	r.Retain(Keep{
+		TargetGroup: func(k GroupKey) bool { return k != GroupKey{lb, api} },
+		Target:      func(k TargetKey) bool { return k.LoadBalancer != lb || k.TargetGroup != api },
+	})
 	s = scrape(t, r)
 	for _, f := range []string{"sluice_target_requests_total", "sluice_target_response_time_seconds", "sluice_target_http_responses_total"} {
 		if n := len(s.series(f)); n != 0 {
-			t.Errorf("ForgetTargetGroup left %d %s series", n, f)
+			t.Errorf("Retain left %d %s series", n, f)
 		}
 	}
 	// A series recreated after pruning starts from zero.

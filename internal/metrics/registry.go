@@ -166,22 +166,3 @@ func retain[K comparable](m *sync.Map, keep func(K) bool) {
 		return true
 	})
 }
-
-// ForgetListener drops a listener's series, unless it has open connections
-// (see Retain).
-func (r *Registry) ForgetListener(lb, listener string) {
-	r.Retain(Keep{Listener: func(k ListenerKey) bool { return k != ListenerKey{lb, listener} }})
-}
-
-// ForgetTargetGroup drops a target group's series and those of its targets.
-func (r *Registry) ForgetTargetGroup(lb, tg string) {
-	r.Retain(Keep{
-		TargetGroup: func(k GroupKey) bool { return k != GroupKey{lb, tg} },
-		Target:      func(k TargetKey) bool { return k.LoadBalancer != lb || k.TargetGroup != tg },
-	})
-}
-
-// ForgetTarget drops a target's series.
-func (r *Registry) ForgetTarget(lb, tg, target string) {
-	r.targets.Delete(TargetKey{lb, tg, target})
-}
